@@ -1,0 +1,48 @@
+package admin
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestProbes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "notifierd_test_total", Help: "x"})
+	reg.MustRegister(c)
+	ready, healthErr := false, error(nil)
+	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() bool { return ready }, Healthy: func() error { return healthErr }}))
+	defer srv.Close()
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("/readyz"); code != 503 {
+		t.Errorf("/readyz before joining = %d, want 503", code)
+	}
+	ready = true
+	if code, _ := get("/readyz"); code != 200 {
+		t.Errorf("/readyz after joining = %d, want 200", code)
+	}
+	if code, _ := get("/healthz"); code != 200 {
+		t.Errorf("/healthz while progressing = %d, want 200", code)
+	}
+	healthErr = errors.New("no progress for 10m0s with 12 events pending")
+	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "no progress") {
+		t.Errorf("/healthz when stalled = %d %q, want 503 with the reason", code, body)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "notifierd_test_total") {
+		t.Errorf("/metrics = %d without the registry's metrics", code)
+	}
+}

@@ -1,0 +1,44 @@
+package batch
+
+import (
+	"sync"
+	"time"
+
+	"github.com/notifierd/notifierd/internal/event"
+)
+
+// Item is one notification in the pipeline, from fetch to its final outcome.
+type Item struct {
+	Notification *event.Notification
+	Source       event.Source
+	Key          []byte // the Kafka message key, kept for the dead-letter copy
+	Value        []byte // the Kafka message value, kept for the dead-letter copy
+	Fetched      time.Time
+
+	// Settle records the outcome: the offset is done and the budget is returned.
+	settle func()
+	// Stale reports that the partition is no longer ours, so delivering is pointless.
+	stale func() bool
+	once  sync.Once
+}
+
+// NewItem wraps a notification; settle runs once when it is acknowledged or dead-lettered,
+// stale tells whether its partition was given up.
+func NewItem(n *event.Notification, src event.Source, key, value []byte, fetched time.Time, settle func(), stale func() bool) *Item {
+	return &Item{Notification: n, Source: src, Key: key, Value: value, Fetched: fetched, settle: settle, stale: stale}
+}
+
+// Settle marks the item finished; later calls do nothing.
+func (it *Item) Settle() {
+	it.once.Do(func() {
+		if it.settle != nil {
+			it.settle()
+		}
+	})
+}
+
+// Stale reports whether the item's partition was given up.
+func (it *Item) Stale() bool { return it.stale != nil && it.stale() }
+
+// Size is the item's weight against the byte bounds.
+func (it *Item) Size() int { return len(it.Notification.Body) }

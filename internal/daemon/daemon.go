@@ -1,0 +1,235 @@
+// Package daemon wires notifierd's pipeline from a configuration: consumer -> decode ->
+// batch -> delivery (with retry) -> acknowledgements -> offset watermark -> commit, with the
+// dead-letter topic beside it, and runs it until its context ends.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/notifierd/notifierd/internal/admin"
+	"github.com/notifierd/notifierd/internal/batch"
+	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/consumer"
+	"github.com/notifierd/notifierd/internal/delivery"
+	"github.com/notifierd/notifierd/internal/dlq"
+	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/kafkaconn"
+	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/retry"
+	"github.com/notifierd/notifierd/pkg/notify"
+)
+
+// Registry is what the daemon needs of a Prometheus registry: to register and to be scraped.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// Daemon is one notifierd instance.
+type Daemon struct {
+	cfg     config.Config
+	log     *zap.Logger
+	reg     Registry
+	metrics *metrics.Metrics
+
+	decoder    *event.Decoder
+	budget     *batch.Budget
+	batcher    *batch.Batcher
+	dispatcher *delivery.Dispatcher
+	dlqWriter  *dlq.Writer
+	dlqKafka   *kafka.Writer
+	consumer   *consumer.Consumer
+
+	lastProgress atomic.Int64 // unix nanos of the last acknowledgement or dead-letter write
+	// AdminAddr receives the admin listener's address once it is bound (tests use :0).
+	AdminAddr func(net.Addr)
+}
+
+// New builds a daemon from cfg.
+func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
+	d := &Daemon{cfg: cfg, log: log, reg: reg, metrics: metrics.New(reg)}
+	dialer, err := kafkaconn.Dialer(cfg.Kafka, "notifierd")
+	if err != nil {
+		return nil, err
+	}
+	transport, err := kafkaconn.Transport(cfg.Kafka, "notifierd")
+	if err != nil {
+		return nil, err
+	}
+	d.dlqKafka = &kafka.Writer{
+		Addr:                   kafka.TCP(cfg.Kafka.Brokers...),
+		Topic:                  cfg.Kafka.DLQTopic,
+		Balancer:               &kafka.Hash{}, // keep a session's dead letters together, as in the source topic
+		RequiredAcks:           kafka.RequireAll,
+		BatchTimeout:           5 * time.Millisecond,
+		AllowAutoTopicCreation: true,
+		Transport:              transport,
+	}
+	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
+	d.decoder = &event.Decoder{
+		Client:   cfg.Target.Client,
+		Channel:  cfg.Target.Channel,
+		MaxBytes: cfg.Events.MaxBytes,
+		Limits:   notify.Limits{MaxAge: cfg.Events.MaxAge, MaxFuture: cfg.Events.MaxFuture},
+		Now:      time.Now,
+	}
+	d.budget = batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
+	client := &delivery.Client{
+		HTTP:    &http.Client{Transport: delivery.NewTransport(cfg.Target.MaxConnsPerHost)},
+		Timeout: cfg.Target.Timeout,
+	}
+	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
+	d.dispatcher = delivery.NewDispatcher(delivery.Config{
+		Workers:          cfg.Target.MaxConcurrency,
+		MaxNotifications: cfg.Batch.MaxNotifications,
+		MaxBytes:         cfg.Batch.MaxBytes,
+		MaxSessions:      cfg.Batch.MaxBufferedEvents,
+		Retry: retry.Policy{
+			Initial:    cfg.Target.Retry.InitialInterval,
+			Max:        cfg.Target.Retry.MaxInterval,
+			Multiplier: cfg.Target.Retry.Multiplier,
+			MaxElapsed: cfg.Target.Retry.MaxElapsedTime,
+		},
+	}, client.Send, router, d.deadLetterItem, d.metrics, log)
+	d.batcher = batch.New(batch.Config{
+		MaxNotifications: cfg.Batch.MaxNotifications,
+		MaxBytes:         cfg.Batch.MaxBytes,
+		Linger:           cfg.Batch.Linger,
+	}, func(b *batch.Batch) {
+		d.metrics.Batches.WithLabelValues(b.Trigger).Inc()
+		d.dispatcher.Submit(b)
+	})
+	startOffset := kafka.FirstOffset
+	if cfg.Kafka.StartOffset == "latest" {
+		startOffset = kafka.LastOffset
+	}
+	d.consumer = consumer.New(consumer.Config{
+		Brokers:           cfg.Kafka.Brokers,
+		Topic:             cfg.Kafka.Topic,
+		Group:             cfg.Kafka.Group,
+		Dialer:            dialer,
+		StartOffset:       startOffset,
+		MaxInFlight:       cfg.Kafka.MaxInFlight,
+		CommitInterval:    cfg.Kafka.CommitInterval,
+		DrainTimeout:      cfg.Shutdown.Timeout,
+		SessionTimeout:    cfg.Kafka.SessionTimeout,
+		RebalanceTimeout:  cfg.Kafka.RebalanceTimeout,
+		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
+		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
+	}, d.handle, d.batcher.Flush, d.metrics, log)
+	d.lastProgress.Store(time.Now().UnixNano())
+	return d, nil
+}
+
+// Run consumes and delivers until ctx ends, then stops fetching, flushes, waits for work in
+// flight up to shutdown.timeout, commits what is done and leaves the group.
+func (d *Daemon) Run(ctx context.Context) error {
+	// base outlives ctx by the shutdown timeout, so in-flight work can finish and commit.
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	stopDeadline := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(d.cfg.Shutdown.Timeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			d.log.Warn("shutdown timeout reached; abandoning work in flight", zap.Duration("timeout", d.cfg.Shutdown.Timeout))
+			cancelBase()
+		case <-base.Done():
+		}
+	})
+	defer stopDeadline()
+
+	var wg sync.WaitGroup
+	wg.Go(func() { d.dispatcher.Run(base) })
+	wg.Go(func() { d.dlqWriter.Run(base) })
+	adminErr := make(chan error, 1)
+	if d.cfg.Admin.Listen != "" {
+		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Joined, Healthy: d.healthy})
+		wg.Go(func() { adminErr <- admin.Serve(base, d.cfg.Admin.Listen, h, d.log, d.AdminAddr) })
+	}
+
+	d.log.Info("notifierd started", zap.Strings("brokers", d.cfg.Kafka.Brokers), zap.String("topic", d.cfg.Kafka.Topic), zap.String("group", d.cfg.Kafka.Group))
+	consumeErr := d.consumer.Run(ctx, base)
+	cancelBase()
+	wg.Wait()
+	closeErr := d.dlqKafka.Close()
+	var serveErr error
+	select {
+	case serveErr = <-adminErr:
+	default:
+	}
+	d.log.Info("notifierd stopped")
+	return errors.Join(consumeErr, serveErr, closeErr)
+}
+
+// handle takes one message from a partition worker.
+func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), stale func() bool) error {
+	src := event.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
+	n, err := d.decoder.Decode(msg.Value, src)
+	if err != nil {
+		reason := notify.ReasonBadValue
+		var ee *event.Error
+		if errors.As(err, &ee) {
+			reason = ee.Reason
+		}
+		d.metrics.EventsInvalid.WithLabelValues(reason).Inc()
+		d.log.Debug("invalid event", zap.String("topic", src.Topic), zap.Int("partition", src.Partition), zap.Int64("offset", src.Offset), zap.Error(err))
+		return d.dlqWriter.Send(ctx, dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Done: d.progressed(done)})
+	}
+	size := len(n.Body)
+	if err := d.budget.Acquire(ctx, size); err != nil {
+		return fmt.Errorf("waiting for buffer room: %w", err)
+	}
+	d.metrics.BufferedEvents.Inc()
+	d.metrics.BufferedBytes.Add(float64(size))
+	settle := func() {
+		d.budget.Release(size)
+		d.metrics.BufferedEvents.Dec()
+		d.metrics.BufferedBytes.Sub(float64(size))
+		d.lastProgress.Store(time.Now().UnixNano())
+		done()
+	}
+	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, time.Now(), settle, stale))
+	return nil
+}
+
+// deadLetterItem sends an item Target will not take to the dead-letter topic.
+func (d *Daemon) deadLetterItem(ctx context.Context, it *batch.Item, reason, detail string) {
+	d.log.Debug("dead-lettering", zap.String("id", it.Notification.ID), zap.String("reason", reason), zap.String("detail", detail))
+	entry := dlq.Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Done: it.Settle}
+	// The item's offset stays pending until the write succeeds; an error here means shutdown.
+	_ = d.dlqWriter.Send(ctx, entry)
+}
+
+func (d *Daemon) progressed(done func()) func() {
+	return func() {
+		d.lastProgress.Store(time.Now().UnixNano())
+		done()
+	}
+}
+
+// healthy fails when events are pending but nothing was acknowledged, dead-lettered or
+// committed for admin.stallTimeout: a live process that no longer makes progress.
+func (d *Daemon) healthy() error {
+	events, _ := d.budget.Used()
+	pending := events + d.consumer.Pending()
+	if pending == 0 {
+		return nil
+	}
+	last := time.Unix(0, max(d.lastProgress.Load(), d.consumer.LastCommitProgress().UnixNano()))
+	if idle := time.Since(last); idle > d.cfg.Admin.StallTimeout {
+		return fmt.Errorf("no progress for %s with %d events pending", idle.Round(time.Second), pending)
+	}
+	return nil
+}

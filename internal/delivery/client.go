@@ -1,0 +1,118 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/notifierd/notifierd/internal/retry"
+)
+
+// Response is what a 200 from the Delivery API tells a sender.
+type Response struct {
+	Acked    map[string]bool // notification ids acknowledged
+	EdgeHost string
+}
+
+// Error is a failed attempt, classified once, here, where the response arrives.
+type Error struct {
+	Status     int    // HTTP status; 0 when no response came
+	Message    string // Target's message, or the transport error
+	Retryable  bool
+	RetryAfter time.Duration
+	Reason     string // short label for metrics: the status, "timeout" or "network"
+}
+
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return "target request failed: " + e.Message
+	}
+	return fmt.Sprintf("target answered %d: %s", e.Status, e.Message)
+}
+
+// Send posts one request; the fake in tests is a plain function of this type.
+type Send func(ctx context.Context, url string, body []byte) (*Response, error)
+
+// Client is the HTTP side of Send.
+type Client struct {
+	HTTP    *http.Client
+	Timeout time.Duration // per attempt
+}
+
+// NewTransport pools keep-alive connections with a bound per host, proxies from the
+// environment, and verifies TLS.
+func NewTransport(maxConnsPerHost int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxConnsPerHost = maxConnsPerHost
+	t.MaxIdleConnsPerHost = maxConnsPerHost
+	t.MaxIdleConns = 0
+	t.IdleConnTimeout = 90 * time.Second
+	return t
+}
+
+// Send posts body to url and returns the acknowledgements, or an *Error.
+func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &Error{Message: err.Error(), Reason: "request"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		reason := "network"
+		if errors.Is(err, context.DeadlineExceeded) {
+			reason = "timeout"
+		}
+		return nil, &Error{Message: err.Error(), Retryable: true, Reason: reason}
+	}
+	defer resp.Body.Close()
+	payload, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, &Error{Status: resp.StatusCode, Message: "reading response: " + err.Error(), Retryable: true, Reason: "network"}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &Error{
+			Status:     resp.StatusCode,
+			Message:    errorMessage(payload),
+			Retryable:  retry.Retryable(resp.StatusCode),
+			RetryAfter: retry.RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			Reason:     fmt.Sprint(resp.StatusCode),
+		}
+	}
+	var decoded struct {
+		EdgeHost      string `json:"edgeHost"`
+		Notifications []struct {
+			ID string `json:"id"`
+		} `json:"notifications"`
+	}
+	if err := json.Unmarshal(payload, &decoded); err != nil {
+		// A 200 we cannot read acknowledges nothing we can prove: retry it.
+		return nil, &Error{Status: resp.StatusCode, Message: "unreadable 200 response: " + err.Error(), Retryable: true, Reason: "bad_response"}
+	}
+	out := &Response{EdgeHost: decoded.EdgeHost, Acked: make(map[string]bool, len(decoded.Notifications))}
+	for _, n := range decoded.Notifications {
+		out.Acked[n.ID] = true
+	}
+	return out, nil
+}
+
+func errorMessage(payload []byte) string {
+	var e struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(payload, &e) == nil && e.Message != "" {
+		return e.Message
+	}
+	if len(payload) > 512 {
+		payload = payload[:512]
+	}
+	return string(payload)
+}

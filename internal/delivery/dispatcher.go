@@ -1,0 +1,289 @@
+package delivery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"go.uber.org/zap"
+
+	"github.com/notifierd/notifierd/internal/batch"
+	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/retry"
+)
+
+// DeadLetter takes an item Target will never accept; it settles the item once the
+// dead-letter copy is written.
+type DeadLetter func(ctx context.Context, it *batch.Item, reason, detail string)
+
+// Config tunes the dispatcher.
+type Config struct {
+	Workers          int // requests in flight at most, across sessions
+	MaxNotifications int // per request, when merging queued batches
+	MaxBytes         int
+	MaxSessions      int // sessions with queued work at most (the buffered-event bound)
+	Retry            retry.Policy
+}
+
+// Dispatcher delivers batches with at most one request in flight per session. A session
+// waiting out a backoff holds no worker, so one failing session never stalls the others.
+type Dispatcher struct {
+	cfg        Config
+	send       Send
+	router     *Router
+	deadLetter DeadLetter
+	metrics    *metrics.Metrics
+	log        *zap.Logger
+
+	mu       sync.Mutex
+	sessions map[string]*session
+	ready    chan *session // sessions with a part to attempt now; each appears at most once
+	now      func() time.Time
+}
+
+// session is the delivery state of one sessionId: the batch being delivered, split into
+// parts after a 400, and the batches queued behind it.
+type session struct {
+	id      string
+	queue   []*batch.Batch
+	env     *event.Envelope
+	parts   [][]*batch.Item // stack: the last part is attempted next
+	backoff backoff.BackOff
+	lastErr error
+}
+
+// NewDispatcher wires a dispatcher; Run starts its workers.
+func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetter, m *metrics.Metrics, log *zap.Logger) *Dispatcher {
+	return &Dispatcher{
+		cfg: cfg, send: send, router: router, deadLetter: dl, metrics: m, log: log,
+		sessions: make(map[string]*session),
+		ready:    make(chan *session, cfg.MaxSessions+cfg.Workers),
+		now:      time.Now,
+	}
+}
+
+// Submit queues a batch behind its session's work. It never blocks.
+func (d *Dispatcher) Submit(b *batch.Batch) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s := d.sessions[b.Envelope.SessionID]
+	if s == nil {
+		s = &session{id: b.Envelope.SessionID}
+		d.sessions[s.id] = s
+		s.queue = append(s.queue, b)
+		d.ready <- s
+		return
+	}
+	s.queue = append(s.queue, b) // the session is busy or already ready: it picks this up
+}
+
+// Run delivers until ctx ends; work not finished by then stays unacknowledged, so its
+// offsets are not committed and Kafka hands it out again.
+func (d *Dispatcher) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range d.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case s := <-d.ready:
+					d.attempt(ctx, s)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Sessions counts the sessions with queued or in-flight work.
+func (d *Dispatcher) Sessions() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.sessions)
+}
+
+// attempt sends the session's next part once and decides what comes next.
+func (d *Dispatcher) attempt(ctx context.Context, s *session) {
+	d.mu.Lock()
+	if len(s.parts) == 0 {
+		d.startNextBatchLocked(s)
+	}
+	part := s.parts[len(s.parts)-1]
+	env := s.env
+	d.mu.Unlock()
+
+	part = dropStale(part)
+	if len(part) == 0 {
+		d.finishPart(ctx, s, nil)
+		return
+	}
+	resp, err := d.post(ctx, env, part)
+	if ctx.Err() != nil {
+		return // shutting down: the part stays unacknowledged and is redelivered later
+	}
+	var tErr *Error
+	switch {
+	case err == nil:
+		missing := d.acknowledge(env, part, resp)
+		if len(missing) == 0 {
+			d.finishPart(ctx, s, nil)
+			return
+		}
+		d.metrics.Retries.WithLabelValues("missing_ack").Inc()
+		d.retryLater(ctx, s, missing, fmt.Errorf("%d of %d notifications not acknowledged", len(missing), len(part)), 0)
+	case errors.As(err, &tErr) && tErr.Retryable:
+		d.metrics.Retries.WithLabelValues(tErr.Reason).Inc()
+		d.retryLater(ctx, s, part, err, tErr.RetryAfter)
+	case errors.As(err, &tErr) && tErr.Status == 400 && len(part) > 1:
+		// A 400 voids the whole request: split to find the notifications Target rejects.
+		half := len(part) / 2
+		d.finishPart(ctx, s, [][]*batch.Item{part[half:], part[:half]})
+	case errors.As(err, &tErr):
+		reason := "target_rejected"
+		if tErr.Status != 400 {
+			reason = "target_status_" + tErr.Reason
+		}
+		for _, it := range part {
+			d.deadLetter(ctx, it, reason, tErr.Message)
+		}
+		d.finishPart(ctx, s, nil)
+	default:
+		d.log.Error("unexpected delivery error", zap.String("session", s.id), zap.Error(err))
+		d.retryLater(ctx, s, part, err, 0)
+	}
+}
+
+func (d *Dispatcher) post(ctx context.Context, env *event.Envelope, part []*batch.Item) (*Response, error) {
+	d.metrics.RequestsInFlight.Inc()
+	d.metrics.RequestSize.Observe(float64(len(part)))
+	start := d.now()
+	resp, err := d.send(ctx, d.router.URL(env), Body(env, part))
+	d.metrics.RequestsInFlight.Dec()
+	d.metrics.RequestDuration.WithLabelValues(statusClass(err)).Observe(d.now().Sub(start).Seconds())
+	return resp, err
+}
+
+// acknowledge settles the acknowledged items and returns the rest.
+func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *Response) []*batch.Item {
+	d.router.Learn(env, resp.EdgeHost)
+	var missing []*batch.Item
+	acked := 0
+	for _, it := range part {
+		if !resp.Acked[it.Notification.ID] {
+			missing = append(missing, it)
+			continue
+		}
+		acked++
+		d.metrics.Delivered.WithLabelValues(it.Notification.Type).Inc()
+		it.Settle()
+	}
+	if acked > 0 {
+		d.metrics.LastDelivery.Set(float64(d.now().UnixNano()) / 1e9)
+	}
+	return missing
+}
+
+// retryLater keeps part as the session's current part and makes the session ready again
+// after the backoff, or dead-letters the batch's remaining parts when the policy gives up.
+func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.Item, cause error, retryAfter time.Duration) {
+	d.mu.Lock()
+	s.parts[len(s.parts)-1] = part
+	s.lastErr = cause
+	wait, ok := retry.Wait(s.backoff, retryAfter)
+	if !ok {
+		parts := s.parts
+		s.parts = nil
+		d.mu.Unlock()
+		for _, p := range parts {
+			for _, it := range p {
+				d.deadLetter(ctx, it, "retries_exhausted", cause.Error())
+			}
+		}
+		d.finishPart(ctx, s, nil)
+		return
+	}
+	d.mu.Unlock()
+	d.log.Debug("retrying", zap.String("session", s.id), zap.Duration("wait", wait), zap.Error(cause))
+	// A timer, not a sleeping goroutine: during an outage every session waits here at once.
+	time.AfterFunc(wait, func() {
+		if ctx.Err() == nil {
+			d.ready <- s
+		}
+	})
+}
+
+// finishPart drops the current part (replacing it with split, if any) and makes the session
+// ready again if it has anything left, or forgets it.
+func (d *Dispatcher) finishPart(ctx context.Context, s *session, split [][]*batch.Item) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(s.parts) > 0 {
+		s.parts = s.parts[:len(s.parts)-1]
+	}
+	s.parts = append(s.parts, split...)
+	if len(s.parts) == 0 && len(s.queue) == 0 {
+		delete(d.sessions, s.id)
+		return
+	}
+	if ctx.Err() == nil {
+		d.ready <- s
+	}
+}
+
+// startNextBatchLocked takes the next queued batch and merges into it the queued batches of
+// the same envelope that fit: events that arrived while a request was in flight share the
+// next request instead of waiting for their own.
+func (d *Dispatcher) startNextBatchLocked(s *session) {
+	first := s.queue[0]
+	items := append([]*batch.Item(nil), first.Items...)
+	bytes := first.Bytes
+	rest := s.queue[:0]
+	for _, b := range s.queue[1:] {
+		fits := len(items)+len(b.Items) <= d.cfg.MaxNotifications && (d.cfg.MaxBytes <= 0 || bytes+b.Bytes <= d.cfg.MaxBytes)
+		if b.Envelope.Key() == first.Envelope.Key() && fits {
+			items = append(items, b.Items...)
+			bytes += b.Bytes
+			continue
+		}
+		rest = append(rest, b)
+	}
+	clear(s.queue[len(rest):])
+	s.queue = rest
+	s.env = first.Envelope
+	s.parts = [][]*batch.Item{items}
+	s.backoff = d.cfg.Retry.NewBackOff()
+	s.lastErr = nil
+}
+
+func dropStale(part []*batch.Item) []*batch.Item {
+	live := part[:0:0]
+	for _, it := range part {
+		if it.Stale() {
+			it.Settle() // its partition moved on: the next owner delivers it
+			continue
+		}
+		live = append(live, it)
+	}
+	return live
+}
+
+func statusClass(err error) string {
+	var tErr *Error
+	switch {
+	case err == nil:
+		return "2xx"
+	case errors.As(err, &tErr) && tErr.Status >= 500:
+		return "5xx"
+	case errors.As(err, &tErr) && tErr.Status >= 400:
+		return "4xx"
+	default:
+		return "error"
+	}
+}

@@ -1,0 +1,5 @@
+// Package delivery sends batches to the Target Delivery API: it builds the request, routes
+// it to the visitor's edge, keeps at most one request in flight per session, reads the
+// per-id acknowledgements, retries only what was not acknowledged, and isolates the
+// notifications a 400 rejects so the rest still go through.
+package delivery

@@ -1,0 +1,149 @@
+// Package dlq writes events that will never reach Target to the dead-letter topic, with
+// headers naming the reason and where the event came from. An event's offset counts as done
+// only after its dead-letter copy is written, so the write is retried until it succeeds or
+// the daemon stops.
+package dlq
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/retry"
+)
+
+// Header names on every dead-letter message.
+const (
+	HeaderReason    = "notifierd-reason" // a fixed code: bad_json, target_rejected, ...
+	HeaderError     = "notifierd-error"  // the explanation: the validation error or Target's message
+	HeaderTopic     = "notifierd-topic"
+	HeaderPartition = "notifierd-partition"
+	HeaderOffset    = "notifierd-offset"
+	HeaderTime      = "notifierd-time" // RFC 3339, when it was dead-lettered
+)
+
+// Entry is one event to dead-letter.
+type Entry struct {
+	Source event.Source
+	Key    []byte
+	Value  []byte
+	Reason string
+	Detail string
+	Done   func() // runs after the write succeeded
+}
+
+// Produce writes messages to the dead-letter topic; kafka.Writer.WriteMessages in production.
+type Produce func(ctx context.Context, msgs ...kafka.Message) error
+
+// Writer batches entries into the dead-letter topic.
+type Writer struct {
+	produce Produce
+	in      chan Entry
+	policy  retry.Policy
+	metrics *metrics.Metrics
+	log     *zap.Logger
+}
+
+// NewWriter returns a writer; Run must be running for Send to make progress.
+func NewWriter(produce Produce, m *metrics.Metrics, log *zap.Logger) *Writer {
+	return &Writer{
+		produce: produce,
+		in:      make(chan Entry, 1024),
+		policy:  retry.Policy{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2},
+		metrics: m,
+		log:     log,
+	}
+}
+
+// Send queues e; it waits when the queue is full, which slows its caller rather than
+// dropping anything.
+func (w *Writer) Send(ctx context.Context, e Entry) error {
+	select {
+	case w.in <- e:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run writes queued entries until ctx ends.
+func (w *Writer) Run(ctx context.Context) {
+	for {
+		var batch []Entry
+		select {
+		case e := <-w.in:
+			batch = append(batch, e)
+		case <-ctx.Done():
+			return
+		}
+	drain:
+		for len(batch) < 500 {
+			select {
+			case e := <-w.in:
+				batch = append(batch, e)
+			default:
+				break drain
+			}
+		}
+		if err := w.write(ctx, batch); err != nil {
+			return // only when ctx ended: the entries stay uncommitted and come back
+		}
+		for _, e := range batch {
+			w.metrics.EventsDeadLetter.WithLabelValues(e.Reason).Inc()
+			if e.Done != nil {
+				e.Done()
+			}
+		}
+	}
+}
+
+func (w *Writer) write(ctx context.Context, batch []Entry) error {
+	msgs := make([]kafka.Message, len(batch))
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	for i, e := range batch {
+		msgs[i] = kafka.Message{
+			Key:   e.Key,
+			Value: e.Value,
+			Headers: []kafka.Header{
+				{Key: HeaderReason, Value: []byte(e.Reason)},
+				{Key: HeaderError, Value: []byte(e.Detail)},
+				{Key: HeaderTopic, Value: []byte(e.Source.Topic)},
+				{Key: HeaderPartition, Value: []byte(strconv.Itoa(e.Source.Partition))},
+				{Key: HeaderOffset, Value: []byte(strconv.FormatInt(e.Source.Offset, 10))},
+				{Key: HeaderTime, Value: []byte(now)},
+			},
+		}
+	}
+	b := w.policy.NewBackOff()
+	for {
+		err := w.produce(ctx, msgs...)
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		wait, _ := retry.Wait(b, 0)
+		w.log.Warn("dead-letter write failed; retrying", zap.Int("events", len(msgs)), zap.Duration("wait", wait), zap.Error(err))
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Header returns the value of the named header of a dead-letter message.
+func Header(m kafka.Message, name string) string {
+	for _, h := range m.Headers {
+		if h.Key == name {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

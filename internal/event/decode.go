@@ -1,0 +1,185 @@
+package event
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/notifierd/notifierd/pkg/notify"
+)
+
+// Reason codes of decode failures that happen before validation; the rest are notify's.
+const (
+	ReasonTooLarge    = "too_large"
+	ReasonInvalidUTF8 = "invalid_utf8"
+	ReasonBadJSON     = "bad_json"
+)
+
+// Error is why a message is not a valid event. Reason is a fixed code for metrics and the
+// dead-letter header; Error() is the human explanation.
+type Error struct {
+	Reason string
+	Err    error
+}
+
+func (e *Error) Error() string { return "invalid event: " + e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// Source is where a message came from; it makes derived ids stable across redelivery.
+type Source struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Decoder holds the defaults and limits applied to every event.
+type Decoder struct {
+	Client   string // default client code
+	Channel  string // default context.channel
+	MaxBytes int    // largest message value accepted
+	Limits   notify.Limits
+	Now      func() time.Time
+}
+
+// Decode validates value and returns the notification it describes, or an *Error.
+func (d *Decoder) Decode(value []byte, src Source) (*Notification, error) {
+	if d.MaxBytes > 0 && len(value) > d.MaxBytes {
+		return nil, &Error{ReasonTooLarge, fmt.Errorf("%d bytes, the limit is %d", len(value), d.MaxBytes)}
+	}
+	if !utf8.Valid(value) {
+		return nil, &Error{ReasonInvalidUTF8, errors.New("value is not valid UTF-8")}
+	}
+	var ev notify.Event
+	dec := json.NewDecoder(bytes.NewReader(value))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		return nil, &Error{ReasonBadJSON, fmt.Errorf("not an event object: %w", err)}
+	}
+	if dec.More() {
+		return nil, &Error{ReasonBadJSON, errors.New("trailing data after the event object")}
+	}
+	now := d.Now()
+	if err := ev.Validate(now, d.Limits); err != nil {
+		var ve *notify.ValidationError
+		if errors.As(err, &ve) {
+			return nil, &Error{ve.Reason, err}
+		}
+		return nil, &Error{notify.ReasonBadValue, err}
+	}
+	return d.build(&ev, src, now)
+}
+
+func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notification, error) {
+	cookie := notify.ParseTargetCookie(ev.TargetCookie, now)
+	env := Envelope{
+		Client:        firstNonEmpty(ev.Client, d.Client),
+		SessionID:     firstNonEmpty(ev.SessionID, cookie.SessionID),
+		TntID:         ev.TntID,
+		ThirdPartyID:  ev.ThirdPartyID,
+		MCID:          ev.MarketingCloudVisitorID,
+		CustomerIDs:   ev.CustomerIDs,
+		PropertyToken: ev.PropertyToken,
+		Analytics:     compact(ev.Analytics),
+	}
+	if env.TntID == "" && env.ThirdPartyID == "" && env.MCID == "" {
+		env.TntID = cookie.TntID
+	}
+	env.Hint = firstNonEmpty(ev.LocationHint, notify.LocationHintFromTntID(env.TntID))
+	ctx, err := d.context(ev.Context)
+	if err != nil {
+		return nil, err
+	}
+	env.Context = ctx
+	env.key = env.computeKey()
+
+	id := ev.ID
+	if id == "" {
+		id = DerivedID(src)
+	}
+	impression := ev.ImpressionID
+	if impression == "" && ev.Type == notify.TypeDisplay {
+		impression = ImpressionID(id)
+	}
+	body, err := json.Marshal(wireNotification{
+		ID: id, Type: ev.Type, Timestamp: ev.Timestamp, ImpressionID: impression, Tokens: ev.Tokens,
+		Mbox: ev.Mbox, View: ev.View, PageLoad: ev.PageLoad, Address: ev.Address,
+		Parameters: ev.Parameters, ProfileParameters: ev.ProfileParameters,
+		Order: compact(ev.Order), Product: compact(ev.Product),
+	})
+	if err != nil {
+		return nil, &Error{ReasonBadJSON, fmt.Errorf("rendering notification %s: %w", id, err)}
+	}
+	return &Notification{ID: id, Type: ev.Type, Timestamp: ev.Timestamp, Envelope: &env, Body: body}, nil
+}
+
+// context applies the configured channel default and removes beacon, which would make
+// Target answer 204 without the per-id acknowledgements that offsets depend on.
+func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
+	fields := map[string]json.RawMessage{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &fields); err != nil {
+			return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
+		}
+	}
+	delete(fields, "beacon")
+	if ch, ok := fields["channel"]; ok {
+		var channel string
+		if err := json.Unmarshal(ch, &channel); err != nil || (channel != "web" && channel != "mobile") {
+			return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context.channel: %s is not \"web\" or \"mobile\"", ch)}
+		}
+	} else {
+		fields["channel"] = json.RawMessage(strconv.Quote(d.Channel))
+	}
+	out, err := json.Marshal(fields) // map keys sort, so equal contexts batch together
+	if err != nil {
+		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
+	}
+	return out, nil
+}
+
+// DerivedID is the notification id of an event that has none: stable for the message, so a
+// redelivered event carries the same id.
+func DerivedID(src Source) string {
+	id := src.Topic + ":" + strconv.Itoa(src.Partition) + ":" + strconv.FormatInt(src.Offset, 10)
+	if len(id) <= 200 {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "nd-" + hex.EncodeToString(sum[:])
+}
+
+// ImpressionID derives a display's impressionId from its notification id; Target counts a
+// repeated impressionId once, which makes a redelivered display harmless.
+func ImpressionID(notificationID string) string {
+	if len(notificationID) <= 128 {
+		return notificationID
+	}
+	sum := sha256.Sum256([]byte(notificationID))
+	return hex.EncodeToString(sum[:])
+}
+
+func compact(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return raw
+	}
+	return buf.Bytes()
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,80 @@
+// Package kafkaconn turns the Kafka security settings (TLS and SASL PLAIN or SCRAM) into
+// the kafka-go Dialer used by consumers and the Transport used by writers.
+package kafkaconn
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
+
+	"github.com/notifierd/notifierd/internal/config"
+)
+
+// Dialer returns a dialer for consumers and group coordination.
+func Dialer(c config.Kafka, clientID string) (*kafka.Dialer, error) {
+	tlsCfg, mech, err := security(c)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Dialer{ClientID: clientID, Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech}, nil
+}
+
+// Transport returns a transport for writers.
+func Transport(c config.Kafka, clientID string) (*kafka.Transport, error) {
+	tlsCfg, mech, err := security(c)
+	if err != nil {
+		return nil, err
+	}
+	return &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second}, nil
+}
+
+func security(c config.Kafka) (*tls.Config, sasl.Mechanism, error) {
+	var tlsCfg *tls.Config
+	if c.TLS.Enabled {
+		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: c.TLS.ServerName}
+		if c.TLS.CAFile != "" {
+			pem, err := os.ReadFile(c.TLS.CAFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("kafka.tls.caFile: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("kafka.tls.caFile %s: no PEM certificate in it", c.TLS.CAFile)
+			}
+			tlsCfg.RootCAs = pool
+		}
+		if c.TLS.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(c.TLS.CertFile, c.TLS.KeyFile)
+			if err != nil {
+				return nil, nil, fmt.Errorf("kafka.tls.certFile/keyFile: %w", err)
+			}
+			tlsCfg.Certificates = []tls.Certificate{cert}
+		}
+	}
+	var mech sasl.Mechanism
+	switch c.SASL.Mechanism {
+	case "":
+	case "PLAIN":
+		mech = plain.Mechanism{Username: c.SASL.Username, Password: string(c.SASL.Password)}
+	case "SCRAM-SHA-256", "SCRAM-SHA-512":
+		algo := scram.SHA256
+		if c.SASL.Mechanism == "SCRAM-SHA-512" {
+			algo = scram.SHA512
+		}
+		m, err := scram.Mechanism(algo, c.SASL.Username, string(c.SASL.Password))
+		if err != nil {
+			return nil, nil, fmt.Errorf("kafka.sasl: %w", err)
+		}
+		mech = m
+	default:
+		return nil, nil, fmt.Errorf("kafka.sasl.mechanism %q is not supported", c.SASL.Mechanism)
+	}
+	return tlsCfg, mech, nil
+}

@@ -1,0 +1,140 @@
+// Package offsets keeps, per partition, the offsets in flight and the contiguous watermark:
+// batches finish out of order, so the offset to commit is the lowest one not yet done.
+package offsets
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Tracker follows one partition of one generation. Begin is called in fetch order; Done
+// may come in any order from any goroutine.
+type Tracker struct {
+	max int
+
+	mu      sync.Mutex
+	entries []entry // in offset order; entries[head:] are live
+	head    int
+	next    int64         // one past the last offset begun: the watermark when nothing is pending
+	changed chan struct{} // closed and replaced whenever entries shrink
+
+	abandoned atomic.Bool
+}
+
+type entry struct {
+	offset  int64
+	done    bool
+	fetched time.Time
+}
+
+// New starts a tracker at the partition's first offset to read, allowing at most
+// maxInFlight offsets pending at once.
+func New(start int64, maxInFlight int) *Tracker {
+	return &Tracker{max: maxInFlight, next: start, changed: make(chan struct{})}
+}
+
+// Begin registers offset as in flight. It waits while maxInFlight offsets are pending, which
+// is how a partition stops fetching when delivery falls behind.
+func (t *Tracker) Begin(ctx context.Context, offset int64, fetched time.Time) error {
+	for {
+		t.mu.Lock()
+		if len(t.entries)-t.head < t.max {
+			t.entries = append(t.entries, entry{offset: offset, fetched: fetched})
+			t.next = offset + 1
+			t.mu.Unlock()
+			return nil
+		}
+		changed := t.changed
+		t.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Done marks offset finished: acknowledged by Target or written to the dead-letter topic.
+func (t *Tracker) Done(offset int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	live := t.entries[t.head:]
+	i := sort.Search(len(live), func(i int) bool { return live[i].offset >= offset })
+	if i == len(live) || live[i].offset != offset {
+		return // not ours (already done, or from before a reassignment)
+	}
+	live[i].done = true
+	if i != 0 {
+		return
+	}
+	for t.head < len(t.entries) && t.entries[t.head].done {
+		t.head++
+	}
+	if t.head > 1024 && t.head*2 > len(t.entries) {
+		t.entries = append(t.entries[:0], t.entries[t.head:]...)
+		t.head = 0
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// Watermark is the offset to commit: every offset below it is done.
+func (t *Tracker) Watermark() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head < len(t.entries) {
+		return t.entries[t.head].offset
+	}
+	return t.next
+}
+
+// Pending counts the offsets begun and not yet below the watermark.
+func (t *Tracker) Pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.entries) - t.head
+}
+
+// Oldest returns when the oldest pending offset was fetched.
+func (t *Tracker) Oldest() (time.Time, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.head < len(t.entries) {
+		return t.entries[t.head].fetched, true
+	}
+	return time.Time{}, false
+}
+
+// WaitIdle blocks until nothing is pending or ctx ends.
+func (t *Tracker) WaitIdle(ctx context.Context) error {
+	return t.WaitWatermark(ctx, -1)
+}
+
+// WaitWatermark blocks until every offset below upTo is done (upTo < 0: everything begun),
+// or ctx ends.
+func (t *Tracker) WaitWatermark(ctx context.Context, upTo int64) error {
+	for {
+		t.mu.Lock()
+		idle := t.head == len(t.entries) || (upTo >= 0 && t.entries[t.head].offset >= upTo)
+		changed := t.changed
+		t.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Abandon marks the partition as no longer ours: work for it still queued can be dropped,
+// since the next owner reads it again from the committed offset.
+func (t *Tracker) Abandon() { t.abandoned.Store(true) }
+
+// Abandoned reports whether Abandon was called.
+func (t *Tracker) Abandoned() bool { return t.abandoned.Load() }
