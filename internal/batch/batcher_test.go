@@ -1,0 +1,124 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/pkg/notify"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+var decoder = &event.Decoder{Client: "acme", Channel: "web", Now: time.Now, Limits: notify.Limits{}}
+
+func item(t *testing.T, session string, i int) *Item {
+	t.Helper()
+	n, err := decoder.Decode([]byte(fmt.Sprintf(`{"id":"%s-%d","type":"click","timestamp":1,"sessionId":%q,"tntId":"v","mbox":{"name":"m"},"tokens":["x"]}`, session, i, session)), event.Source{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return NewItem(n, event.Source{}, nil, nil, time.Now(), nil, nil)
+}
+
+func collect() (func(*Batch), chan *Batch) {
+	out := make(chan *Batch, 100)
+	return func(b *Batch) { out <- b }, out
+}
+
+func TestFlushesWhenFull(t *testing.T) {
+	flush, out := collect()
+	b := New(Config{MaxNotifications: 3, Linger: time.Hour}, flush)
+	for i := range 7 {
+		b.Add(item(t, "s", i))
+	}
+	for range 2 {
+		got := <-out
+		if len(got.Items) != 3 || got.Trigger != TriggerFull {
+			t.Fatalf("batch of %d closed by %s, want 3 by full", len(got.Items), got.Trigger)
+		}
+	}
+	if b.Open() != 1 {
+		t.Fatalf("open batches = %d, want the 7th item waiting", b.Open())
+	}
+	b.Flush()
+	if got := <-out; len(got.Items) != 1 || got.Trigger != TriggerFlush {
+		t.Fatalf("flushed batch of %d by %s", len(got.Items), got.Trigger)
+	}
+}
+
+func TestLingerGroupsASession(t *testing.T) {
+	flush, out := collect()
+	b := New(Config{MaxNotifications: 50, Linger: 20 * time.Millisecond}, flush)
+	for i := range 5 {
+		b.Add(item(t, "s1", i))
+	}
+	b.Add(item(t, "s2", 0))
+	sizes := map[string]int{}
+	for range 2 {
+		got := <-out
+		if got.Trigger != TriggerLinger {
+			t.Fatalf("trigger = %s, want linger", got.Trigger)
+		}
+		sizes[got.Envelope.SessionID] = len(got.Items)
+	}
+	if sizes["s1"] != 5 || sizes["s2"] != 1 {
+		t.Fatalf("batch sizes by session = %v, want s1:5 s2:1", sizes)
+	}
+}
+
+func TestByteBound(t *testing.T) {
+	flush, out := collect()
+	one := item(t, "s", 0).Size()
+	b := New(Config{MaxNotifications: 50, MaxBytes: 2*one + 1, Linger: time.Hour}, flush)
+	for i := range 3 {
+		b.Add(item(t, "s", i))
+	}
+	got := <-out
+	if len(got.Items) != 2 || got.Trigger != TriggerBytes || got.Bytes > 2*one+1 {
+		t.Fatalf("batch %d items, %d bytes, by %s; want 2 items within the byte bound", len(got.Items), got.Bytes, got.Trigger)
+	}
+	b.Flush()
+	<-out
+}
+
+func TestBudgetBlocksAtTheBound(t *testing.T) {
+	bud := NewBudget(2, 1000)
+	ctx := context.Background()
+	if err := bud.Acquire(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := bud.Acquire(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	if err := bud.Acquire(short, 10); err == nil {
+		t.Fatal("Acquire past the event bound did not wait")
+	}
+	got := make(chan error)
+	go func() { got <- bud.Acquire(ctx, 10) }()
+	bud.Release(10)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if events, bytes := bud.Used(); events != 2 || bytes != 20 {
+		t.Fatalf("Used() = %d, %d", events, bytes)
+	}
+}
+
+func TestBudgetByteBoundLetsAGiantThroughAlone(t *testing.T) {
+	bud := NewBudget(100, 100)
+	if err := bud.Acquire(context.Background(), 500); err != nil {
+		t.Fatal("an event larger than the byte bound must pass when nothing else is held")
+	}
+	short, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if err := bud.Acquire(short, 1); err == nil {
+		t.Fatal("the byte bound is exceeded, yet Acquire did not wait")
+	}
+}
