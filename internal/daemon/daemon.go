@@ -49,6 +49,7 @@ type Daemon struct {
 	dispatcher *delivery.Dispatcher
 	dlqWriter  *dlq.Writer
 	dlqKafka   *kafka.Writer
+	transport  *kafka.Transport
 	consumer   *consumer.Consumer
 
 	lastProgress atomic.Int64 // unix nanos of the last acknowledgement or dead-letter write
@@ -67,6 +68,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.transport = transport
 	d.dlqKafka = &kafka.Writer{
 		Addr:                   kafka.TCP(cfg.Kafka.Brokers...),
 		Topic:                  cfg.Kafka.DLQTopic,
@@ -164,6 +166,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancelBase()
 	wg.Wait()
 	closeErr := d.dlqKafka.Close()
+	d.transport.CloseIdleConnections()
 	var serveErr error
 	select {
 	case serveErr = <-adminErr:

@@ -77,6 +77,11 @@ func (d *Decoder) Decode(value []byte, src Source) (*Notification, error) {
 
 func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notification, error) {
 	cookie := notify.ParseTargetCookie(ev.TargetCookie, now)
+	for i := range ev.CustomerIDs {
+		if ev.CustomerIDs[i].AuthenticatedState == "" {
+			ev.CustomerIDs[i].AuthenticatedState = "unknown" // the API requires one
+		}
+	}
 	env := Envelope{
 		Client:        firstNonEmpty(ev.Client, d.Client),
 		SessionID:     firstNonEmpty(ev.SessionID, cookie.SessionID),

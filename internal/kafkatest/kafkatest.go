@@ -1,0 +1,456 @@
+// Package kafkatest owns the Kafka half of notifierd's test bed: which broker a test talks to,
+// and the few kafka-go helpers every integration test needs around it (create a topic,
+// produce, read a topic back, look at a group's committed offsets).
+//
+// The broker is the real one named by NOTIFIERD_TEST_KAFKA (host:port; `make test` starts a
+// local Apache Kafka with deploy/kafka/local-kafka.sh and sets it to 127.0.0.1:9092), or, when
+// that is unset, an in-process github.com/twmb/franz-go/pkg/kfake cluster started for the one
+// test. Tests should pass against both; the real broker is the one that counts.
+//
+// Things that differ between the two and that tests must allow for:
+//   - Consumer-group session timeouts must be at least 6 s on both (Kafka's default
+//     group.min.session.timeout.ms, which kfake copies); keep HeartbeatInterval short instead.
+//   - A real broker is shared by every test and every run: always use Topic for a fresh topic
+//     and derive group IDs from it, never fixed names.
+//   - kfake node IDs start at 0, the real broker's is 1.
+//
+// Every helper fails the test with t.Fatal on error, so call them from the test's goroutine,
+// and closes every connection it opens before returning (tests use goleak).
+package kafkatest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+// EnvBroker names the environment variable holding a real broker's bootstrap address.
+const EnvBroker = "NOTIFIERD_TEST_KAFKA"
+
+// opTimeout bounds each helper call; a healthy local broker answers in milliseconds.
+const opTimeout = 30 * time.Second
+
+// Broker returns the bootstrap address of the Kafka broker tests should use: the value of
+// NOTIFIERD_TEST_KAFKA when set (a real broker), else an in-process kfake cluster started for
+// this test and closed with t.Cleanup. Real reports whether it is a real broker.
+func Broker(t testing.TB) (addr string, real bool) {
+	t.Helper()
+	if addr := os.Getenv(EnvBroker); addr != "" {
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("kafkatest: %s=%s but nothing answers there (start it with `make kafka-start`): %v", EnvBroker, addr, err)
+		}
+		_ = conn.Close()
+		return addr, true
+	}
+	c, err := kfake.NewCluster(
+		kfake.NumBrokers(1),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(1),
+	)
+	if err != nil {
+		t.Fatalf("kafkatest: start kfake cluster: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c.ListenAddrs()[0], false
+}
+
+// Topic creates a uniquely named topic (prefix from t.Name(), sanitised, plus a random suffix)
+// with n partitions on addr, waits until its metadata shows all partitions with leaders, and returns its name.
+//
+// It also waits until every partition's leader answers requests, so the topic can be used at
+// once. Topics are never deleted: a real broker keeps them (wipe it with local-kafka.sh wipe).
+func Topic(t testing.TB, addr string, partitions int) string {
+	t.Helper()
+	if partitions < 1 {
+		t.Fatalf("kafkatest.Topic: partitions = %d, want >= 1", partitions)
+	}
+	name := topicName(t.Name())
+
+	conn, err := kafka.Dial("tcp", addr)
+	if err != nil {
+		t.Fatalf("kafkatest.Topic: dial %s: %v", addr, err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(opTimeout))
+
+	// CreateTopics must go to the controller.
+	ctrl, err := conn.Controller()
+	if err != nil {
+		t.Fatalf("kafkatest.Topic: find controller via %s: %v", addr, err)
+	}
+	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		t.Fatalf("kafkatest.Topic: dial controller %s:%d: %v", ctrl.Host, ctrl.Port, err)
+	}
+	defer cc.Close()
+	_ = cc.SetDeadline(time.Now().Add(opTimeout))
+	err = cc.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
+	if err != nil {
+		t.Fatalf("kafkatest.Topic: create %s: %v", name, err)
+	}
+
+	// Creation is asynchronous: poll the broker (not a cache) until every partition has a leader.
+	deadline := time.Now().Add(opTimeout)
+	for {
+		ps, err := conn.ReadPartitions(name)
+		if err == nil && len(ps) == partitions && allLed(ps) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kafkatest.Topic: %s not ready after %v: %d/%d partitions, err %v", name, opTimeout, len(ps), partitions, err)
+		}
+		time.Sleep(pause) // no notification exists for "metadata propagated"
+	}
+
+	// A real broker publishes the new leaders in its metadata a moment before its partitions
+	// serve requests (NOT_LEADER_OR_FOLLOWER meanwhile): wait until every leader answers.
+	transport := newTransport()
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	if _, err := listOffsets(ctx, client, name, seq(partitions)); err != nil {
+		t.Fatalf("kafkatest.Topic: %s not ready: %v", name, err)
+	}
+	return name
+}
+
+func seq(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func allLed(ps []kafka.Partition) bool {
+	for _, p := range ps {
+		if p.Leader.Host == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// topicName turns a test name into a legal, unique topic name: [A-Za-z0-9-] from the test
+// name (at most 200 of them), a dash, and 12 random hex digits.
+func topicName(testName string) string {
+	prefix := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-':
+			return r
+		default:
+			return '-'
+		}
+	}, testName)
+	if len(prefix) > 200 {
+		prefix = prefix[:200]
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
+	return prefix + "-" + hex.EncodeToString(b[:])
+}
+
+// Produce writes the messages to topic with kafka-go (synchronous, RequireAll acks), failing t on error.
+//
+// Messages with a key go to the partition Kafka's Java client would pick (murmur2 of the key),
+// messages without one round-robin over the partitions. Message.Partition is ignored; use
+// ProduceTo to choose the partition.
+func Produce(t testing.TB, addr, topic string, msgs ...kafka.Message) {
+	t.Helper()
+	produce(t, addr, topic, &keyOrRoundRobin{}, msgs)
+}
+
+// ProduceTo is Produce with every message written to the given partition.
+func ProduceTo(t testing.TB, addr, topic string, partition int, msgs ...kafka.Message) {
+	t.Helper()
+	produce(t, addr, topic, fixedPartition(partition), msgs)
+}
+
+func produce(t testing.TB, addr, topic string, balancer kafka.Balancer, msgs []kafka.Message) {
+	t.Helper()
+	if len(msgs) == 0 {
+		return
+	}
+	transport := newTransport()
+	defer transport.CloseIdleConnections()
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(addr),
+		Topic:        topic,
+		Balancer:     balancer,
+		RequiredAcks: kafka.RequireAll,
+		BatchSize:    len(msgs),
+		BatchTimeout: time.Millisecond,
+		Transport:    transport,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	err := w.WriteMessages(ctx, append([]kafka.Message(nil), msgs...)...)
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("kafkatest.Produce to %s: %v", topic, err)
+	}
+}
+
+type keyOrRoundRobin struct {
+	rr     kafka.RoundRobin
+	hashed kafka.Murmur2Balancer
+}
+
+func (b *keyOrRoundRobin) Balance(msg kafka.Message, partitions ...int) int {
+	if msg.Key != nil {
+		return b.hashed.Balance(msg, partitions...)
+	}
+	return b.rr.Balance(msg, partitions...)
+}
+
+type fixedPartition int
+
+func (p fixedPartition) Balance(_ kafka.Message, partitions ...int) int {
+	for _, id := range partitions {
+		if id == int(p) {
+			return id
+		}
+	}
+	return int(p) // the writer then reports the bad partition
+}
+
+// ReadAll reads every message currently in topic (all partitions, from the first offset up to the high watermark at call time) without a group.
+//
+// The result is ordered by partition, then offset; Topic, Partition, Offset, HighWaterMark,
+// Key, Value, Headers and Time are set.
+func ReadAll(t testing.TB, addr, topic string) []kafka.Message {
+	t.Helper()
+	transport := newTransport()
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+
+	parts, err := partitionIDs(ctx, client, topic)
+	if err != nil {
+		t.Fatalf("kafkatest.ReadAll: %v", err)
+	}
+	listed, err := listOffsets(ctx, client, topic, parts)
+	if err != nil {
+		t.Fatalf("kafkatest.ReadAll: %v", err)
+	}
+	var out []kafka.Message
+	for _, po := range listed {
+		msgs, err := fetchRange(ctx, client, topic, po.Partition, po.FirstOffset, po.LastOffset)
+		if err != nil {
+			t.Fatalf("kafkatest.ReadAll: %v", err)
+		}
+		out = append(out, msgs...)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Partition != out[j].Partition {
+			return out[i].Partition < out[j].Partition
+		}
+		return out[i].Offset < out[j].Offset
+	})
+	return out
+}
+
+// fetchRange returns the messages of topic/partition with offsets in [from, to).
+func fetchRange(ctx context.Context, client *kafka.Client, topic string, partition int, from, to int64) ([]kafka.Message, error) {
+	var out []kafka.Message
+	for next := from; next < to; {
+		var res *kafka.FetchResponse
+		err := retry(ctx, func() (err error) {
+			res, err = client.Fetch(ctx, &kafka.FetchRequest{
+				Topic: topic, Partition: partition, Offset: next,
+				MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
+			})
+			if err == nil {
+				err = res.Error
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, next, err)
+		}
+		for {
+			rec, err := res.Records.ReadRecord()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, next, err)
+			}
+			if rec.Offset < next || rec.Offset >= to {
+				continue // batches may start before the offset asked for
+			}
+			msg, err := toMessage(topic, partition, res.HighWatermark, rec)
+			if err != nil {
+				return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, rec.Offset, err)
+			}
+			out = append(out, msg)
+			next = rec.Offset + 1
+		}
+	}
+	return out, nil
+}
+
+func toMessage(topic string, partition int, hwm int64, rec *kafka.Record) (kafka.Message, error) {
+	key, err := kafka.ReadAll(rec.Key)
+	if err != nil {
+		return kafka.Message{}, err
+	}
+	value, err := kafka.ReadAll(rec.Value)
+	if err != nil {
+		return kafka.Message{}, err
+	}
+	return kafka.Message{
+		Topic:         topic,
+		Partition:     partition,
+		Offset:        rec.Offset,
+		HighWaterMark: hwm,
+		Key:           key,
+		Value:         value,
+		Headers:       append([]kafka.Header(nil), rec.Headers...),
+		Time:          rec.Time,
+	}, nil
+}
+
+// CommittedOffsets returns the group's committed offset per partition for topic (-1 / missing when none).
+//
+// Every partition of the topic has an entry; it is -1 where the group has committed nothing.
+func CommittedOffsets(t testing.TB, addr, group, topic string) map[int]int64 {
+	t.Helper()
+	transport := newTransport()
+	defer transport.CloseIdleConnections()
+	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+
+	parts, err := partitionIDs(ctx, client, topic)
+	if err != nil {
+		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, p := range parts {
+		out[p] = -1
+	}
+	var res *kafka.OffsetFetchResponse
+	err = retry(ctx, func() (err error) {
+		res, err = client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+		if err == nil {
+			err = res.Error
+		}
+		return err
+	})
+	if errors.Is(err, kafka.GroupIdNotFound) {
+		return out // kfake's answer for a group that never committed; Kafka answers -1 offsets
+	}
+	if err != nil {
+		t.Fatalf("kafkatest.CommittedOffsets: group %s, topic %s: %v", group, topic, err)
+	}
+	for _, p := range res.Topics[topic] {
+		if p.Error != nil {
+			t.Fatalf("kafkatest.CommittedOffsets: group %s, %s/%d: %v", group, topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.CommittedOffset
+	}
+	return out
+}
+
+// listOffsets returns the first and last (high watermark) offsets of the given partitions of
+// topic, retrying while a partition is between leaders.
+func listOffsets(ctx context.Context, client *kafka.Client, topic string, partitions []int) ([]kafka.PartitionOffsets, error) {
+	reqs := make([]kafka.OffsetRequest, 0, 2*len(partitions))
+	for _, p := range partitions {
+		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
+	}
+	var out []kafka.PartitionOffsets
+	err := retry(ctx, func() error {
+		res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+		if err != nil {
+			return err
+		}
+		out = res.Topics[topic]
+		for _, po := range out {
+			if po.Error != nil {
+				return fmt.Errorf("partition %d: %w", po.Partition, po.Error)
+			}
+		}
+		if len(out) != len(partitions) {
+			return fmt.Errorf("offsets for %d of %d partitions", len(out), len(partitions))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
+	}
+	return out, nil
+}
+
+// pause is how long retry (and Topic's metadata poll) waits between attempts.
+const pause = 50 * time.Millisecond
+
+// retry runs op until it succeeds, fails with an error Kafka does not call retriable
+// (kafka.Error.Temporary: leader changes, coordinators loading, metadata propagating...), or
+// ctx ends. Brokers give no notification for those states ending, hence the polling.
+func retry(ctx context.Context, op func() error) error {
+	for {
+		err := op()
+		var kerr kafka.Error
+		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (still failing at %v)", err, ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+}
+
+// partitionIDs lists topic's partitions, sorted. It does not auto-create the topic.
+func partitionIDs(ctx context.Context, client *kafka.Client, topic string) ([]int, error) {
+	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
+	}
+	for _, tm := range md.Topics {
+		if tm.Name != topic {
+			continue
+		}
+		if tm.Error != nil {
+			return nil, fmt.Errorf("metadata of %s: %w", topic, tm.Error)
+		}
+		ids := make([]int, 0, len(tm.Partitions))
+		for _, p := range tm.Partitions {
+			ids = append(ids, p.ID)
+		}
+		sort.Ints(ids)
+		return ids, nil
+	}
+	return nil, fmt.Errorf("metadata of %s: topic not found", topic)
+}
+
+// newTransport returns a private kafka-go transport; callers close it with
+// CloseIdleConnections so no connection or goroutine outlives the helper.
+// (kafka.DefaultTransport would keep its pool, and goroutines, for the life of the process.)
+func newTransport() *kafka.Transport {
+	return &kafka.Transport{
+		Dial:     (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		ClientID: "notifierd-kafkatest",
+	}
+}
