@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http/httptest"
 	"strconv"
 	"sync"
@@ -43,6 +44,7 @@ type harness struct {
 	srv        *httptest.Server
 	cfg        config.Config
 	produced   map[string]notify.Event // by id
+	adminAddr  func(net.Addr)
 }
 
 func newHarness(t *testing.T, partitions int, faults targetsim.Faults) *harness {
@@ -96,6 +98,7 @@ func (h *harness) start() *running {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	d.AdminAddr = h.adminAddr
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- d.Run(ctx) }()
