@@ -14,7 +14,8 @@ type Budget struct {
 	mu      sync.Mutex
 	events  int
 	bytes   int64
-	changed chan struct{}
+	waiters int           // callers blocked in Acquire
+	changed chan struct{} // closed and replaced on Release while someone waits
 }
 
 // NewBudget bounds events and bytes; zero or less means no bound on that count.
@@ -36,11 +37,19 @@ func (b *Budget) Acquire(ctx context.Context, size int) error {
 			return nil
 		}
 		changed := b.changed
+		b.waiters++
 		b.mu.Unlock()
+		var err error
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctx.Err()
+			err = ctx.Err()
+		}
+		b.mu.Lock()
+		b.waiters--
+		b.mu.Unlock()
+		if err != nil {
+			return err
 		}
 	}
 }
@@ -50,8 +59,10 @@ func (b *Budget) Release(size int) {
 	b.mu.Lock()
 	b.events--
 	b.bytes -= int64(size)
-	close(b.changed)
-	b.changed = make(chan struct{})
+	if b.waiters > 0 { // waking nobody costs an allocation per event: only when needed
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
 	b.mu.Unlock()
 }
 

@@ -126,8 +126,11 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 // context applies the configured channel default and removes beacon, which would make
 // Target answer 204 without the per-id acknowledgements that offsets depend on.
 func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) == 0 { // the common case: no map to build
+		return json.RawMessage(`{"channel":` + strconv.Quote(d.Channel) + `}`), nil
+	}
 	fields := map[string]json.RawMessage{}
-	if len(raw) > 0 {
+	{
 		if err := json.Unmarshal(raw, &fields); err != nil {
 			return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
 		}

@@ -19,7 +19,8 @@ type Tracker struct {
 	entries []entry // in offset order; entries[head:] are live
 	head    int
 	next    int64         // one past the last offset begun: the watermark when nothing is pending
-	changed chan struct{} // closed and replaced whenever entries shrink
+	waiters int           // goroutines blocked in Begin or WaitWatermark
+	changed chan struct{} // closed and replaced when the head advances while someone waits
 
 	abandoned atomic.Bool
 }
@@ -47,14 +48,27 @@ func (t *Tracker) Begin(ctx context.Context, offset int64, fetched time.Time) er
 			t.mu.Unlock()
 			return nil
 		}
-		changed := t.changed
-		t.mu.Unlock()
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := t.wait(ctx); err != nil {
+			return err
 		}
 	}
+}
+
+// wait releases t.mu (held by the caller) until the head advances or ctx ends.
+func (t *Tracker) wait(ctx context.Context) error {
+	changed := t.changed
+	t.waiters++
+	t.mu.Unlock()
+	var err error
+	select {
+	case <-changed:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	t.mu.Lock()
+	t.waiters--
+	t.mu.Unlock()
+	return err
 }
 
 // Done marks offset finished: acknowledged by Target or written to the dead-letter topic.
@@ -77,8 +91,10 @@ func (t *Tracker) Done(offset int64) {
 		t.entries = append(t.entries[:0], t.entries[t.head:]...)
 		t.head = 0
 	}
-	close(t.changed)
-	t.changed = make(chan struct{})
+	if t.waiters > 0 {
+		close(t.changed)
+		t.changed = make(chan struct{})
+	}
 }
 
 // Watermark is the offset to commit: every offset below it is done.
@@ -118,16 +134,12 @@ func (t *Tracker) WaitIdle(ctx context.Context) error {
 func (t *Tracker) WaitWatermark(ctx context.Context, upTo int64) error {
 	for {
 		t.mu.Lock()
-		idle := t.head == len(t.entries) || (upTo >= 0 && t.entries[t.head].offset >= upTo)
-		changed := t.changed
-		t.mu.Unlock()
-		if idle {
+		if t.head == len(t.entries) || (upTo >= 0 && t.entries[t.head].offset >= upTo) {
+			t.mu.Unlock()
 			return nil
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := t.wait(ctx); err != nil {
+			return err
 		}
 	}
 }
