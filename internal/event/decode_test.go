@@ -32,7 +32,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"array", `[1,2]`, ReasonBadJSON, "not an event"},
 		{"wrong type of field", `{"type":"display","timestamp":"yesterday"}`, ReasonBadJSON, "timestamp"},
 		{"unknown field", `{` + valid + `,"sessionKey":"x"}`, ReasonBadJSON, "sessionKey"},
-		{"trailing data", `{` + valid + `} {}`, ReasonBadJSON, "trailing"},
+		{"trailing data", `{` + valid + `} {}`, ReasonBadJSON, "after top-level value"},
 		{"invalid UTF-8", "{\"type\":\"display\xff\"}", ReasonInvalidUTF8, "UTF-8"},
 		{"too large", `{"x":"` + strings.Repeat("a", 5000) + `"}`, ReasonTooLarge, "limit"},
 		{"unknown type", `{"type":"hover","timestamp":1}`, notify.ReasonBadValue, "hover"},
@@ -178,4 +178,25 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted event rendered badly: %s", n.Body)
 		}
 	})
+}
+
+func TestRenderKeepsEmptyPageLoadAndPassThrough(t *testing.T) {
+	value := `{"id":"p","type":"click","timestamp":` + ts() + `,"sessionId":"s","tntId":"t","pageLoad":{},"tokens":["x"],
+		"order":{"id":"o1", "total": 9.5},"parameters":{"b":"2","a":"1"},"address":{"url":"https://shop.example/p?a=1&b=<2>"}}`
+	n, err := testDecoder().Decode([]byte(value), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"pageLoad":{}`, `"order":{"id":"o1","total":9.5}`, `"parameters":{"a":"1","b":"2"}`, `"tokens":["x"]`} {
+		if !strings.Contains(string(n.Body), want) {
+			t.Errorf("rendered %s lacks %s", n.Body, want)
+		}
+	}
+	if strings.Contains(string(n.Body), "impressionId") {
+		t.Errorf("a click got an impressionId: %s", n.Body)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(n.Body, &back); err != nil || back["address"].(map[string]any)["url"] != "https://shop.example/p?a=1&b=<2>" {
+		t.Errorf("address did not survive rendering: %s (%v)", n.Body, err)
+	}
 }

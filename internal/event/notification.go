@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/go-json-experiment/json/jsontext"
+
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -53,9 +55,11 @@ func (e *Envelope) computeKey() string {
 		b.WriteString(part)
 		b.WriteByte(0)
 	}
-	if len(e.CustomerIDs) > 0 {
-		ids, _ := json.Marshal(e.CustomerIDs) // plain strings: cannot fail
-		b.Write(ids)
+	for _, c := range e.CustomerIDs {
+		for _, part := range []string{c.ID, c.IntegrationCode, c.AuthenticatedState} {
+			b.WriteString(part)
+			b.WriteByte(1)
+		}
 	}
 	b.WriteByte(0)
 	b.Write(e.Context)
@@ -64,18 +68,20 @@ func (e *Envelope) computeKey() string {
 	return b.String()
 }
 
+// wireNotification is rendered with JSON v2, where omitzero (not omitempty) keeps an empty
+// pageLoad object: `"pageLoad":{}` is meaningful.
 type wireNotification struct {
 	ID                string            `json:"id"`
 	Type              string            `json:"type"`
 	Timestamp         int64             `json:"timestamp"`
-	ImpressionID      string            `json:"impressionId,omitempty"`
+	ImpressionID      string            `json:"impressionId,omitzero"`
 	Tokens            []string          `json:"tokens"`
-	Mbox              *notify.Mbox      `json:"mbox,omitempty"`
-	View              *notify.View      `json:"view,omitempty"`
-	PageLoad          *notify.PageLoad  `json:"pageLoad,omitempty"`
-	Address           *notify.Address   `json:"address,omitempty"`
-	Parameters        map[string]string `json:"parameters,omitempty"`
-	ProfileParameters map[string]string `json:"profileParameters,omitempty"`
-	Order             json.RawMessage   `json:"order,omitempty"`
-	Product           json.RawMessage   `json:"product,omitempty"`
+	Mbox              *notify.Mbox      `json:"mbox,omitzero"`
+	View              *notify.View      `json:"view,omitzero"`
+	PageLoad          *notify.PageLoad  `json:"pageLoad,omitzero"`
+	Address           *notify.Address   `json:"address,omitzero"`
+	Parameters        map[string]string `json:"parameters,omitzero"`
+	ProfileParameters map[string]string `json:"profileParameters,omitzero"`
+	Order             jsontext.Value    `json:"order,omitzero"`
+	Product           jsontext.Value    `json:"product,omitzero"`
 }
