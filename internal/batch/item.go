@@ -40,5 +40,15 @@ func (it *Item) Settle() {
 // Stale reports whether the item's partition was given up.
 func (it *Item) Stale() bool { return it.stale != nil && it.stale() }
 
-// Size is the item's weight against the byte bounds.
+// Size is the item's weight in a request: its rendered notification.
 func (it *Item) Size() int { return len(it.Notification.Body) }
+
+// ItemOverhead approximates the memory of an item besides its byte slices: the item, the
+// decoded notification and its envelope, the offsets entry and the closures.
+const ItemOverhead = 640
+
+// Footprint estimates the memory an item holds from fetch to outcome, which is what the
+// buffer budget bounds: the original message is kept for a possible dead-letter copy.
+func Footprint(n *event.Notification, key, value []byte) int {
+	return len(n.Body) + len(key) + len(value) + ItemOverhead
+}

@@ -131,7 +131,7 @@ func Default() Config {
 			SessionTimeout:    30 * time.Second,
 			RebalanceTimeout:  30 * time.Second,
 			HeartbeatInterval: 3 * time.Second,
-			MaxFetchBytes:     10 << 20,
+			MaxFetchBytes:     1 << 20, // per partition fetch: kept small, it is memory outside the buffer budget
 		},
 		Target: Target{
 			Client:          "acmeclient",

@@ -190,7 +190,7 @@ func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), sta
 		d.log.Debug("invalid event", zap.String("topic", src.Topic), zap.Int("partition", src.Partition), zap.Int64("offset", src.Offset), zap.Error(err))
 		return d.dlqWriter.Send(ctx, dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Done: d.progressed(done)})
 	}
-	size := len(n.Body)
+	size := batch.Footprint(n, msg.Key, msg.Value)
 	if err := d.budget.Acquire(ctx, size); err != nil {
 		return fmt.Errorf("waiting for buffer room: %w", err)
 	}
