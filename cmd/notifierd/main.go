@@ -4,6 +4,8 @@
 //
 //	notifierd --config FILE          run the daemon
 //	notifierd check-config --config FILE   validate and print the effective configuration
+//	notifierd publish [flags]        publish display/click events (from flags, JSON or stdin)
+//	notifierd dlq list|replay [flags]   list the dead-letter topic, replay chosen entries
 //	notifierd --version
 package main
 
@@ -32,15 +34,23 @@ var version = "dev"
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "check-config" {
-		return checkConfig(args[1:], stdout, stderr)
+	if len(args) > 0 {
+		switch args[0] {
+		case "check-config":
+			return checkConfig(args[1:], stdout, stderr)
+		case "publish":
+			return publishCmd(args[1:], os.Stdin, stdout, stderr)
+		case "dlq":
+			return dlqCmd(args[1:], stdout, stderr)
+		}
 	}
 	fs := flag.NewFlagSet("notifierd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { verbsHelp(stderr); fs.PrintDefaults() }
 	configPath := fs.String("config", "", "YAML configuration `file` (every key can be overridden by NOTIFIERD_* variables)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return helpOrUsageError(err)
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "notifierd", version)

@@ -39,6 +39,9 @@ type Source struct {
 	Topic     string
 	Partition int
 	Offset    int64
+	// ReplayedFrom is the dead-letter entry (topic/partition/offset) a replayed message came
+	// from; it replaces the position in derived ids, so every replay of an entry has one id.
+	ReplayedFrom string
 }
 
 // Decoder holds the defaults and limits applied to every event.
@@ -155,6 +158,9 @@ func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 // redelivered event carries the same id.
 func DerivedID(src Source) string {
 	id := src.Topic + ":" + strconv.Itoa(src.Partition) + ":" + strconv.FormatInt(src.Offset, 10)
+	if src.ReplayedFrom != "" {
+		id = "replay:" + src.ReplayedFrom
+	}
 	if len(id) <= 200 {
 		return id
 	}

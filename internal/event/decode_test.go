@@ -200,3 +200,11 @@ func TestRenderKeepsEmptyPageLoadAndPassThrough(t *testing.T) {
 		t.Errorf("address did not survive rendering: %s (%v)", n.Body, err)
 	}
 }
+
+func TestReplayedEventsKeepOneDerivedID(t *testing.T) {
+	a := DerivedID(Source{Topic: "events", Partition: 1, Offset: 10, ReplayedFrom: "events.dlq/0/7"})
+	b := DerivedID(Source{Topic: "events", Partition: 4, Offset: 99, ReplayedFrom: "events.dlq/0/7"})
+	if a != b || a != "replay:events.dlq/0/7" {
+		t.Fatalf("two replays of one dead letter got ids %q and %q", a, b)
+	}
+}

@@ -1,0 +1,76 @@
+package dlqtool_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/notifierd/notifierd/internal/dlqtool"
+)
+
+func TestParsePosition(t *testing.T) {
+	tests := []struct {
+		in   string
+		want dlqtool.Position
+		err  string
+	}{
+		{"target-notifications/3/42", pos("target-notifications", 3, 42), ""},
+		{"a.b_c-d/0/0", pos("a.b_c-d", 0, 0), ""},
+		{"topic/1", dlqtool.Position{}, "want topic/partition/offset"},
+		{"/1/2", dlqtool.Position{}, "want topic/partition/offset"},
+		{"t/x/2", dlqtool.Position{}, "partition"},
+		{"t/-1/2", dlqtool.Position{}, "partition"},
+		{"t/1/two", dlqtool.Position{}, "offset"},
+		{"t/1/2/3", dlqtool.Position{}, "want topic/partition/offset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := dlqtool.ParsePosition(tt.in)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("ParsePosition(%q) = %v, %v; want an error about %s", tt.in, got, err, tt.err)
+				}
+				return
+			}
+			if err != nil || got != tt.want || got.String() != tt.in {
+				t.Fatalf("ParsePosition(%q) = %v (%s), %v; want %v", tt.in, got, got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewEntry(t *testing.T) {
+	live := deadAt.Add(time.Hour).Unix()
+	cookie := `{"type":"click","targetCookie":"session#from-cookie#` + strconv.FormatInt(live, 10) + `"}`
+	noHeaders := kafka.Message{Topic: "dlq", Offset: 9, Value: []byte(`{"id":"x"}`), Time: deadAt.Add(time.Minute)}
+	tests := []struct {
+		name                     string
+		msg                      kafka.Message
+		reason, id, session, src string
+		time                     time.Time
+	}{
+		{"explicit id and session", deadLetter("s1", `{"id":"n1","sessionId":"s1"}`, "target_rejected", "400", pos("ev", 2, 7)), "target_rejected", "n1", "s1", "ev/2/7", deadAt},
+		{"derived id, cookie session", deadLetter("", cookie, "missing_field", "tntId", pos("ev", 0, 3)), "missing_field", "ev:0:3", "from-cookie", "ev/0/3", deadAt},
+		{"value not JSON", deadLetter("k", `{"type":`, "bad_json", "not an event", pos("ev", 1, 1)), "bad_json", "", "", "ev/1/1", deadAt},
+		{"no headers: message time, no source", noHeaders, "", "x", "", "", deadAt.Add(time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := dlqtool.NewEntry(tt.msg)
+			src := ""
+			if e.HasSource() {
+				src = e.Source.String()
+			}
+			if e.Reason != tt.reason || e.EventID != tt.id || e.SessionID != tt.session || src != tt.src || !e.Time.Equal(tt.time) {
+				t.Fatalf("got reason %q id %q session %q source %q time %v; want %q %q %q %q %v",
+					e.Reason, e.EventID, e.SessionID, src, e.Time, tt.reason, tt.id, tt.session, tt.src, tt.time)
+			}
+			if string(e.Value) != string(tt.msg.Value) || string(e.Key) != string(tt.msg.Key) {
+				t.Fatalf("key/value changed: %q=%q", e.Key, e.Value)
+			}
+		})
+	}
+}
