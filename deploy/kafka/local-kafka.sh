@@ -16,6 +16,15 @@
 #                          default <repo>/.cache/kafka (git-ignored)
 #   KAFKA_READY_TIMEOUT    seconds to wait for the broker to serve clients, default 120
 #
+# Variations (local-kafka-sasl.sh uses them for a broker with a SASL_SSL listener; unset, the
+# broker is the plain one described here):
+#   KAFKA_PROPERTIES_TEMPLATE  server.properties template, default deploy/kafka/server.properties;
+#                              @KAFKA_SASL_PORT@ and @KAFKA_TLS_DIR@ are replaced too
+#   KAFKA_SASL_PORT, KAFKA_TLS_DIR  values for those placeholders
+#   KAFKA_FORMAT_ARGS          extra StorageTool format arguments (e.g. --add-scram ...),
+#                              split on whitespace; used only when the storage is formatted
+#   KAFKA_LIB_DIR              jar directory, default $KAFKA_HOME_DIR/lib
+#
 # Files under KAFKA_HOME_DIR: lib/ (jars, from deploy/kafka/pom.xml), data/ (KRaft metadata and
 # topic logs), server.properties (rendered from deploy/kafka/server.properties), broker.pid,
 # broker.log (the broker's log4j2 output plus anything the JVM prints), probe (readiness check,
@@ -30,7 +39,8 @@ KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
 KAFKA_HOME_DIR=${KAFKA_HOME_DIR:-$REPO_ROOT/.cache/kafka}
 KAFKA_READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-120}
 
-LIB_DIR=$KAFKA_HOME_DIR/lib
+LIB_DIR=${KAFKA_LIB_DIR:-$KAFKA_HOME_DIR/lib}
+PROPS_TEMPLATE=${KAFKA_PROPERTIES_TEMPLATE:-$SCRIPT_DIR/server.properties}
 DATA_DIR=$KAFKA_HOME_DIR/data
 PROPS=$KAFKA_HOME_DIR/server.properties
 PID_FILE=$KAFKA_HOME_DIR/broker.pid
@@ -118,17 +128,20 @@ render_config() {
   sed -e "s|@KAFKA_PORT@|$KAFKA_PORT|g" \
     -e "s|@KAFKA_CONTROLLER_PORT@|$KAFKA_CONTROLLER_PORT|g" \
     -e "s|@DATA_DIR@|$DATA_DIR|g" \
-    "$SCRIPT_DIR/server.properties" >"$PROPS"
+    -e "s|@KAFKA_SASL_PORT@|${KAFKA_SASL_PORT:-}|g" \
+    -e "s|@KAFKA_TLS_DIR@|${KAFKA_TLS_DIR:-}|g" \
+    "$PROPS_TEMPLATE" >"$PROPS"
 }
 
 format_storage() {
-  local cluster_id
+  local cluster_id extra
   [[ -f $DATA_DIR/meta.properties ]] && return 0
+  read -ra extra <<<"${KAFKA_FORMAT_ARGS:-}"
   say "formatting KRaft storage in $DATA_DIR"
   cluster_id=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIB_DIR/*" kafka.tools.StorageTool random-uuid 2>>"$LOG_FILE") ||
     { log_tail; die "StorageTool random-uuid failed"; }
   "$JAVA" "${JAVA_OPTS[@]}" -cp "$LIB_DIR/*" kafka.tools.StorageTool format \
-    -t "$cluster_id" -c "$PROPS" >>"$LOG_FILE" 2>&1 ||
+    -t "$cluster_id" -c "$PROPS" "${extra[@]}" >>"$LOG_FILE" 2>&1 ||
     { log_tail; die "StorageTool format failed"; }
 }
 
