@@ -177,8 +177,15 @@ func (cm *committer) commit(p int, t *offsets.Tracker) {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
 	wm := t.Watermark()
-	if wm < 0 || wm == cm.last[p] {
-		return // nothing fetched yet from a partition with no commit, or nothing new
+	if wm < 0 {
+		return // nothing fetched yet from a partition with no commit
+	}
+	label := strconv.Itoa(p)
+	if hw, ok := cm.highWater.Load(p); ok { // lag grows during an outage too, not only on commits
+		cm.metrics.ConsumerLag.WithLabelValues(cm.topic, label).Set(float64(max(hw.(int64)-wm, 0)))
+	}
+	if last, ok := cm.last[p]; ok && wm == last {
+		return
 	}
 	if err := cm.gen.CommitOffsets(map[string]map[int]int64{cm.topic: {p: wm}}); err != nil {
 		cm.log.Warn("offset commit failed", zap.String("topic", cm.topic), zap.Int("partition", p), zap.Int64("offset", wm), zap.Error(err))
@@ -186,9 +193,13 @@ func (cm *committer) commit(p int, t *offsets.Tracker) {
 	}
 	cm.last[p] = wm
 	cm.progress.Store(time.Now().UnixNano())
-	label := strconv.Itoa(p)
 	cm.metrics.CommittedOffset.WithLabelValues(cm.topic, label).Set(float64(wm))
-	if hw, ok := cm.highWater.Load(p); ok {
-		cm.metrics.ConsumerLag.WithLabelValues(cm.topic, label).Set(float64(max(hw.(int64)-wm, 0)))
-	}
+}
+
+// forget drops partition p's series once it is no longer ours, so a former owner does not
+// keep reporting its last values.
+func (cm *committer) forget(p int) {
+	label := strconv.Itoa(p)
+	cm.metrics.CommittedOffset.DeleteLabelValues(cm.topic, label)
+	cm.metrics.ConsumerLag.DeleteLabelValues(cm.topic, label)
 }

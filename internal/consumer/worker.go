@@ -81,6 +81,7 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	err := w.tracker.WaitWatermark(ctx, unhandled)
 	w.committer.commit(w.partition, w.tracker)
 	w.tracker.Abandon()
+	w.committer.forget(w.partition)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		log.Warn("partition released with work in flight; it will be redelivered",
 			zap.Int("pending", w.tracker.Pending()), zap.Int64("committed", w.tracker.Watermark()))

@@ -88,6 +88,8 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		Now:      time.Now,
 	}
 	d.budget = batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
+	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
+	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
 	client := &delivery.Client{
 		HTTP:    &http.Client{Transport: delivery.NewTransport(cfg.Target.MaxConnsPerHost)},
 		Timeout: cfg.Target.Timeout,

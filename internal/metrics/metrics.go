@@ -16,6 +16,8 @@ type Metrics struct {
 	Retries           *prometheus.CounterVec   // reason
 	BufferedEvents    prometheus.Gauge
 	BufferedBytes     prometheus.Gauge
+	BufferLimitEvents prometheus.Gauge
+	BufferLimitBytes  prometheus.Gauge
 	RequestsInFlight  prometheus.Gauge
 	CommittedOffset   *prometheus.GaugeVec // topic, partition
 	ConsumerLag       *prometheus.GaugeVec // topic, partition
@@ -48,7 +50,11 @@ func New(reg prometheus.Registerer) *Metrics {
 		BufferedEvents: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "notifierd_buffered_events", Help: "Events held between fetch and outcome."}),
 		BufferedBytes: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "notifierd_buffered_bytes", Help: "Rendered bytes of the events held between fetch and outcome."}),
+			Name: "notifierd_buffered_bytes", Help: "Memory footprint (message, rendering, bookkeeping) of the events held between fetch and outcome."}),
+		BufferLimitEvents: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "notifierd_buffer_limit_events", Help: "batch.maxBufferedEvents: fetching pauses when notifierd_buffered_events reaches it."}),
+		BufferLimitBytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "notifierd_buffer_limit_bytes", Help: "batch.maxBufferedBytes: fetching pauses when notifierd_buffered_bytes reaches it."}),
 		RequestsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "notifierd_requests_in_flight", Help: "Delivery API requests awaiting a response."}),
 		CommittedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -63,7 +69,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "notifierd_assigned_partitions", Help: "Partitions this member consumes in the current generation."}),
 	}
 	reg.MustRegister(m.EventsConsumed, m.EventsInvalid, m.EventsDeadLetter, m.Delivered, m.Batches,
-		m.RequestSize, m.RequestDuration, m.Retries, m.BufferedEvents, m.BufferedBytes, m.RequestsInFlight,
+		m.RequestSize, m.RequestDuration, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
 		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition)
 	return m
 }
