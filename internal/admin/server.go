@@ -43,15 +43,18 @@ func Handler(g prometheus.Gatherer, p Probes) http.Handler {
 	return mux
 }
 
-// Serve listens on addr until ctx ends. ready receives the bound address (useful with :0).
-func Serve(ctx context.Context, addr string, h http.Handler, log *zap.Logger, ready func(net.Addr)) error {
+// Listen binds the admin address; the daemon does it before consuming, so a port in use
+// stops it at start instead of leaving it running without probes.
+func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("admin listener on %s: %w", addr, err)
+		return nil, fmt.Errorf("admin listener on %s (admin.listen): %w", addr, err)
 	}
-	if ready != nil {
-		ready(ln.Addr())
-	}
+	return ln, nil
+}
+
+// Serve serves h on ln until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -63,7 +66,7 @@ func Serve(ctx context.Context, addr string, h http.Handler, log *zap.Logger, re
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err := srv.Shutdown(shutdownCtx)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -84,3 +84,25 @@ func TestAdminProbesFollowProgress(t *testing.T) {
 	eventually(t, 30*time.Second, "/healthz recovering", func() bool { code, _ := get(t, base+"/healthz"); return code == 200 })
 	r.stop(t)
 }
+
+// An admin port that cannot be bound stops the daemon at start, with the key in the error,
+// instead of leaving it consuming without probes.
+func TestAdminPortInUseFailsAtStart(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	h := newHarness(t, 1, targetsim.Faults{})
+	h.cfg.Admin.Listen = taken.Addr().String()
+	r := h.start()
+	select {
+	case err := <-r.done:
+		if err == nil || !strings.Contains(err.Error(), "admin.listen") {
+			t.Fatalf("Run returned %v, want an error naming admin.listen", err)
+		}
+		r.done <- nil // for the cleanup's stop
+	case <-time.After(30 * time.Second):
+		t.Fatal("the daemon kept running without its admin endpoint")
+	}
+}

@@ -51,7 +51,9 @@ type Daemon struct {
 	dlqWriter  *dlq.Writer
 	dlqKafka   *kafka.Writer
 	transport  *kafka.Transport
-	consumer   *consumer.Consumer
+	// httpTransport pools the Target connections; closed at the end of Run.
+	httpTransport *http.Transport
+	consumer      *consumer.Consumer
 
 	lastProgress atomic.Int64 // unix nanos of the last acknowledgement or dead-letter write
 	// AdminAddr receives the admin listener's address once it is bound (tests use :0).
@@ -90,10 +92,8 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	d.budget = batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
 	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
-	client := &delivery.Client{
-		HTTP:    &http.Client{Transport: delivery.NewTransport(cfg.Target.MaxConnsPerHost)},
-		Timeout: cfg.Target.Timeout,
-	}
+	d.httpTransport = delivery.NewTransport(cfg.Target.MaxConnsPerHost)
+	client := &delivery.Client{HTTP: &http.Client{Transport: d.httpTransport}, Timeout: cfg.Target.Timeout}
 	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
 	d.dispatcher = delivery.NewDispatcher(delivery.Config{
 		Workers:          cfg.Target.MaxConcurrency,
@@ -140,6 +140,17 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 // Run consumes and delivers until ctx ends, then stops fetching, flushes, waits for work in
 // flight up to shutdown.timeout, commits what is done and leaves the group.
 func (d *Daemon) Run(ctx context.Context) error {
+	var adminLn net.Listener
+	if d.cfg.Admin.Listen != "" {
+		ln, err := admin.Listen(d.cfg.Admin.Listen)
+		if err != nil {
+			return err
+		}
+		adminLn = ln
+		if d.AdminAddr != nil {
+			d.AdminAddr(ln.Addr())
+		}
+	}
 	// base outlives ctx by the shutdown timeout, so in-flight work can finish and commit.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
@@ -159,9 +170,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Go(func() { d.dispatcher.Run(base) })
 	wg.Go(func() { d.dlqWriter.Run(base) })
 	adminErr := make(chan error, 1)
-	if d.cfg.Admin.Listen != "" {
+	if adminLn != nil {
 		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Joined, Healthy: d.healthy})
-		wg.Go(func() { adminErr <- admin.Serve(base, d.cfg.Admin.Listen, h, d.log, d.AdminAddr) })
+		wg.Go(func() { adminErr <- admin.Serve(base, adminLn, h, d.log) })
 	}
 
 	d.log.Info("notifierd started", zap.Strings("brokers", d.cfg.Kafka.Brokers), zap.String("topic", d.cfg.Kafka.Topic), zap.String("group", d.cfg.Kafka.Group))
@@ -170,6 +181,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Wait()
 	closeErr := d.dlqKafka.Close()
 	d.transport.CloseIdleConnections()
+	d.httpTransport.CloseIdleConnections()
 	var serveErr error
 	select {
 	case serveErr = <-adminErr:

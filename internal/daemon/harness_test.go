@@ -29,8 +29,6 @@ func TestMain(m *testing.M) {
 		// kfake and kafka-go keep idle connection reapers that end shortly after Close.
 		goleak.IgnoreTopFunction("github.com/segmentio/kafka-go.(*connPool).discover"),
 		goleak.IgnoreAnyFunction("github.com/twmb/franz-go/pkg/kfake.(*Cluster).run"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"),
-		goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
 	)
 }
 
