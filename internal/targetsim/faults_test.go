@@ -24,7 +24,8 @@ func TestSessionInFlightLimit(t *testing.T) {
 		_, err := post(ctx, srv.Client(), url, body)
 		hung <- err
 	}()
-	if err := sim.WaitFor(t.Context(), func(s Stats) bool { return s.InFlight == 1 }); err != nil {
+	// SessionBusy, not InFlight: a request is in flight before it is counted against its session.
+	if err := sim.WaitFor(t.Context(), func(s Stats) bool { return s.SessionBusy == 1 }); err != nil {
 		t.Fatal(err)
 	}
 
@@ -169,7 +170,7 @@ func TestHangEndsWithClient(t *testing.T) {
 			_, err := post(ctx, srv.Client(), srv.URL+deliveryURL, mustJSON(t, testRequest(testNote("a"))))
 			done <- err
 		}()
-		if err := sim.WaitFor(t.Context(), func(s Stats) bool { return s.InFlight == 1 }); err != nil {
+		if err := sim.WaitFor(t.Context(), func(s Stats) bool { return s.SessionBusy == 1 }); err != nil {
 			t.Fatal(err)
 		}
 		cancel()

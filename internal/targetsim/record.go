@@ -49,6 +49,7 @@ type Stats struct {
 	Duplicates    int64         `json:"duplicates"`    // acknowledgements of an id already acknowledged
 	MaxPerRequest int           `json:"maxPerRequest"` // most notifications seen in one accepted request
 	InFlight      int64         `json:"inFlight"`      // requests currently being handled
+	SessionBusy   int64         `json:"sessionBusy"`   // of those, the ones counted against their session (past the 420 check)
 }
 
 // exchange tracks one request from arrival to answer.
@@ -91,6 +92,8 @@ func (s *Sim) enterSession(ex *exchange, sid string, limit int) bool {
 	}
 	s.sessions[sid]++
 	ex.session = sid
+	s.stats.SessionBusy++
+	s.notifyLocked()
 	return true
 }
 
@@ -110,6 +113,7 @@ func (s *Sim) finish(ex *exchange, rep reply, d *delivery) {
 	defer s.notifyLocked()
 	s.stats.InFlight--
 	if ex.session != "" {
+		s.stats.SessionBusy--
 		if s.sessions[ex.session]--; s.sessions[ex.session] <= 0 {
 			delete(s.sessions, ex.session)
 		}

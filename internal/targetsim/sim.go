@@ -105,7 +105,7 @@ func (s *Sim) Requests() []Request {
 func (s *Sim) Reset() {
 	s.mu.Lock()
 	s.gen++
-	s.stats = Stats{Status: make(map[int]int64), InFlight: s.stats.InFlight}
+	s.stats = Stats{Status: make(map[int]int64), InFlight: s.stats.InFlight, SessionBusy: s.stats.SessionBusy}
 	s.received = make(map[string]*Received)
 	s.requests = nil
 	s.notifyLocked()
