@@ -1,0 +1,275 @@
+// Command bench runs notifierd's benchmark against the real local Kafka broker and the
+// Target simulator, and regenerates docs/BENCHMARKS.md and docs/bench-throughput.svg.
+//
+//	go run ./cmd/bench                    # the full run (make bench)
+//	go run ./cmd/bench --events 50000 --open-sessions 20000 --out /tmp/bench   # a quick one
+//
+// If nothing answers on the broker address it starts the local broker with
+// deploy/kafka/local-kafka.sh and stops it at the end. It is not part of CI.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/notifierd/notifierd/internal/bench"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		broker      = fs.String("broker", "127.0.0.1:9092", "Kafka bootstrap `address` (the local broker is started if nothing answers there)")
+		events      = fs.Int64("events", 1_000_000, "events in the main data set")
+		sessions    = fs.Int("sessions", 0, "sessions in the main data set (0: events/20, within 10,000 to 100,000)")
+		partitions  = fs.Int("partitions", 12, "partitions of every topic")
+		linger      = fs.Duration("linger", 200*time.Millisecond, "batch.linger of the main runs")
+		maxNotes    = fs.Int("max-notifications", 50, "batch.maxNotifications of the main runs")
+		naiveEvents = fs.Int64("naive-events", 100_000, "the naive sender stops after this many events")
+		naiveTime   = fs.Duration("naive-time", 20*time.Second, "or after this long")
+		pacedFrac   = fs.String("paced-fractions", "0.5,0.25", "paced produce rates for latency, as fractions of the measured drain rate")
+		pacedDur    = fs.Duration("paced-duration", 20*time.Second, "how long the paced producer runs")
+		open        = fs.Int64("open-sessions", 1_000_000, "memory measurement: open sessions (one event each)")
+		memBytes    = fs.Int64("mem-buffered-bytes", 2<<30, "memory measurement: batch.maxBufferedBytes")
+		sweepEvents = fs.Int64("sweep-events", 0, "events per sweep point (0: events/5, within 10,000 to 200,000)")
+		sweepTime   = fs.Duration("sweep-time", 60*time.Second, "time bound per sweep point")
+		sweepLat    = fs.String("sweep-latencies", "0,10,50,100", "simulator latencies of the sweep, ms")
+		sweepSizes  = fs.String("sweep-sizes", "1,10,50", "batch.maxNotifications values of the sweep (at 0 ms)")
+		runTimeout  = fs.Duration("run-timeout", 10*time.Minute, "bound for one daemon run to acknowledge everything")
+		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,e2e,e2e50,memory,sweep")
+		out         = fs.String("out", "docs", "`directory` for BENCHMARKS.md and the chart")
+		seed        = fs.Uint64("seed", 1, "workload seed")
+		fromJSON    = fs.String("from-json", "", "measure nothing: render the report and chart from a `file` of saved results (.cache/bench/last-results.json)")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *fromJSON != "" {
+		return render(*fromJSON, *out, stderr)
+	}
+	root, err := repoRoot()
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	if *sessions == 0 {
+		*sessions = int(min(max(*events/20, 10_000), 100_000))
+	}
+	if *sweepEvents == 0 {
+		*sweepEvents = min(max(*events/5, 10_000), 200_000)
+	}
+	lats, err1 := ints(*sweepLat)
+	sizes, err2 := ints(*sweepSizes)
+	fracs, err3 := floats(*pacedFrac)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	skipSet := map[string]bool{}
+	for _, s := range strings.Split(*skip, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			skipSet[s] = true
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	stopBroker, err := ensureBroker(ctx, root, *broker, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	defer stopBroker()
+
+	opt := bench.Options{
+		Broker: *broker, RepoRoot: root, WorkDir: filepath.Join(root, ".cache", "bench"),
+		Command: strings.TrimSpace("go run ./cmd/bench " + strings.Join(args, " ")), Seed: *seed,
+		Events: *events, Sessions: *sessions, Partitions: *partitions, Linger: *linger, MaxNotifications: *maxNotes,
+		NaiveEvents: *naiveEvents, NaiveTime: *naiveTime, PacedFractions: fracs, PacedDuration: *pacedDur,
+		OpenSessions: *open, MemBufferedBytes: *memBytes,
+		SweepEvents: *sweepEvents, SweepTime: *sweepTime, SweepLatencies: lats, SweepSizes: sizes,
+		RunTimeout: *runTimeout, Skip: skipSet, Log: stderr, BrokerPID: brokerPID(root),
+	}
+	if os.Getenv("MAKELEVEL") != "" { // make bench passes --broker, then BENCH_FLAGS
+		rest := args
+		if len(rest) >= 2 && rest[0] == "--broker" {
+			rest = rest[2:]
+		}
+		opt.Command = "make bench"
+		if len(rest) > 0 {
+			opt.Command += " BENCH_FLAGS='" + strings.Join(rest, " ") + "'"
+		}
+	}
+	res, err := bench.Run(ctx, opt)
+	if res == nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	if err != nil {
+		res.Notes = append(res.Notes, "run stopped early: "+err.Error())
+	}
+	if werr := write(*out, filepath.Join(opt.WorkDir, "last-results.json"), res); werr != nil {
+		fmt.Fprintln(stderr, "bench:", werr)
+		return 1
+	}
+	fmt.Fprintf(stderr, "bench: wrote %s and %s in %s\n", filepath.Join(*out, "BENCHMARKS.md"), filepath.Join(*out, bench.ChartFile), res.Elapsed.Round(time.Second))
+	for _, t := range bench.Evaluate(res) {
+		fmt.Fprintf(stderr, "  %-12s %s: %s\n", t.Verdict(), t.Name, t.Measured)
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// render writes the report and chart from saved results.
+func render(path, dir string, stderr io.Writer) int {
+	raw, err := os.ReadFile(path)
+	var res bench.Results
+	if err == nil {
+		err = json.Unmarshal(raw, &res)
+	}
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(bench.Render(&res)), 0o644)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(&res), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 1
+	}
+	return 0
+}
+
+// write renders the report and the chart into dir and keeps the raw results as JSON.
+func write(dir, rawPath string, res *bench.Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(bench.Render(res)), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(res), 0o644); err != nil {
+		return err
+	}
+	raw, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(rawPath, raw, 0o644)
+}
+
+// ensureBroker starts the local broker if nothing answers at addr, and returns how to stop
+// what it started (nothing, if the broker was already there).
+func ensureBroker(ctx context.Context, root, addr string, stderr io.Writer) (func(), error) {
+	if conn, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
+		conn.Close()
+		return func() {}, nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host != "127.0.0.1" {
+		return nil, fmt.Errorf("nothing answers at %s", addr)
+	}
+	script := filepath.Join(root, "deploy", "kafka", "local-kafka.sh")
+	env := append(os.Environ(), "KAFKA_PORT="+port)
+	fmt.Fprintln(stderr, "bench: no broker at", addr, "- starting the local one")
+	cmd := exec.CommandContext(ctx, "bash", script, "start")
+	cmd.Stdout, cmd.Stderr, cmd.Env = stderr, stderr, env
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("starting the local broker: %w", err)
+	}
+	return func() {
+		cmd := exec.Command("bash", script, "stop")
+		cmd.Stdout, cmd.Stderr, cmd.Env = stderr, stderr, env
+		_ = cmd.Run()
+	}, nil
+}
+
+// brokerPID is the local broker's process (deploy/kafka/local-kafka.sh's pid file), if that
+// process is alive and is Kafka; 0 otherwise.
+func brokerPID(root string) int {
+	dir := os.Getenv("KAFKA_HOME_DIR")
+	if dir == "" {
+		dir = filepath.Join(root, ".cache", "kafka")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "broker.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), "kafka.Kafka") {
+		return 0
+	}
+	return pid
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run it inside the notifierd repository (no go.mod found)")
+		}
+		dir = parent
+	}
+}
+
+func floats(s string) ([]float64, error) {
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil || v <= 0 || v > 1 {
+			return nil, fmt.Errorf("%q is not a fraction in (0, 1]", f)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a number", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// daemonRun is one notifierd process against one topic and a fresh simulator.
+type daemonRun struct {
+	name      string // group and log directory suffix
+	topic     string
+	latency   time.Duration // simulator latency per request
+	maxNotes  int           // batch.maxNotifications (0: the main runs' value)
+	bound     time.Duration // how long to wait for every acknowledgement
+	produced  *Produced     // the topic's data set (drain runs)
+	partialOK bool          // a time-bounded run (sweep): report the rate over what was acknowledged
+
+	// Paced runs: the daemon starts on an empty topic and pace produces into it.
+	pace func(ctx context.Context) (*Produced, error)
+}
+
+// brokerCPU is the broker's user+system CPU time so far, zero when its pid is unknown.
+func (b *Bench) brokerCPU() time.Duration {
+	if b.opt.BrokerPID == 0 {
+		return 0
+	}
+	u, s, err := ProcCPU(b.opt.BrokerPID)
+	if err != nil {
+		return 0
+	}
+	return u + s
+}
+
+// runDaemon starts the daemon, lets it consume the topic (or produces into it at a paced
+// rate), waits until the simulator acknowledged every event or the bound passed, and
+// measures the daemon's process over that window.
+func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) {
+	sim, err := StartSim(r.latency)
+	if err != nil {
+		return nil, err
+	}
+	defer sim.Close()
+	maxNotes := r.maxNotes
+	if maxNotes == 0 {
+		maxNotes = b.opt.MaxNotifications
+	}
+	d, err := StartDaemon(b.bin, filepath.Join(b.dir, r.name), DaemonSpec{
+		Broker: b.opt.Broker, Topic: r.topic, Group: b.runID + "-" + r.name, DLQTopic: b.dlq,
+		SimURL: sim.URL, Linger: b.opt.Linger, MaxNotifications: maxNotes,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := d.Stop(30 * time.Second); err != nil {
+			b.note("%s: %v", r.name, err)
+		}
+	}()
+	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := d.WaitReady(readyCtx); err != nil {
+		return nil, err
+	}
+
+	produced := r.produced
+	if r.pace != nil {
+		time.Sleep(time.Second) // let the partition readers connect before the clock starts
+	}
+	start := time.Now()
+	u0, s0 := d.CPU()
+	bench0, broker0 := SelfCPU(), b.brokerCPU()
+	busy0, total0 := MachineCPU()
+	m0, _ := d.Metrics()
+	if r.pace != nil {
+		if produced, err = r.pace(ctx); err != nil {
+			return nil, err
+		}
+	}
+	want := produced.Count()
+	waitCtx, cancelWait := context.WithDeadline(ctx, start.Add(r.bound))
+	end, complete := sim.WaitUnique(waitCtx, want)
+	cancelWait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	u1, s1 := d.CPU()
+	bench1, broker1 := SelfCPU(), b.brokerCPU()
+	busy1, total1 := MachineCPU()
+	_, hwm := d.Mem()
+	metrics, err := d.Metrics()
+	if err != nil {
+		b.note("%s: scraping /metrics: %v", r.name, err)
+	}
+	if d.Exited() {
+		return nil, fmt.Errorf("notifierd exited during the run (log in %s)", filepath.Join(b.dir, r.name))
+	}
+	st := sim.Stats()
+	lat, last := sim.Acks()
+	if complete && last.After(start) {
+		end = last
+	}
+	minL, minS := MinRequests(produced.Stamps, b.opt.Linger.Milliseconds(), maxNotes)
+	out := &DaemonRun{
+		Events: want, Acked: st.Unique, Complete: complete, Elapsed: end.Sub(start),
+		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, Requests: st.Requests, Dups: st.Duplicates,
+		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat),
+		Batches:    metricsByLabel(metrics, "notifierd_batches_total"),
+		GCCycles:   metrics["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"],
+		AllocBytes: metrics["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"],
+		Mallocs:    metrics["go_memstats_mallocs_total"] - m0["go_memstats_mallocs_total"],
+		BenchCPU:   bench1 - bench0, BrokerCPU: broker1 - broker0,
+	}
+	if total1 > total0 {
+		out.MachineBusy = float64(busy1-busy0) / float64(total1-total0)
+	}
+	b.logf("%s: %d/%d acknowledged in %s: %.0f events/s, %.1f CPU-µs/event (user %s, sys %s; bench %s, broker %s, machine %.0f %% busy), %.1f KiB and %.0f allocations per event, %d requests (%.2f × minimum %d), p50 %s p99 %s, peak RSS %d MiB",
+		r.name, out.Acked, want, out.Elapsed.Round(time.Millisecond), out.Rate(), float64(out.CPUPerEvent())/1e3,
+		out.CPUUser, out.CPUSys, out.BenchCPU.Round(10*time.Millisecond), out.BrokerCPU.Round(10*time.Millisecond), out.MachineBusy*100,
+		out.PerEvent(out.AllocBytes)/1024, out.PerEvent(out.Mallocs), out.Requests, out.RequestRatio(), minL,
+		out.Latency.P50.Round(time.Millisecond), out.Latency.P99.Round(time.Millisecond), hwm>>20)
+	if !complete && !r.partialOK {
+		b.note("%s: %v: %d of %d acknowledged after %s", r.name, errIncomplete, out.Acked, want, r.bound)
+	}
+	return out, nil
+}

@@ -1,0 +1,238 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Kafka is the bench's admin and producer access to the broker.
+type Kafka struct {
+	Addr      string
+	transport *kafka.Transport
+	client    *kafka.Client
+}
+
+// NewKafka returns access to the broker at addr; Close releases its connections.
+func NewKafka(addr string) *Kafka {
+	t := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-bench"}
+	return &Kafka{Addr: addr, transport: t, client: &kafka.Client{Addr: kafka.TCP(addr), Transport: t}}
+}
+
+// Close releases the connections.
+func (k *Kafka) Close() { k.transport.CloseIdleConnections() }
+
+// CreateTopic creates the topic and waits until every partition's leader serves requests.
+func (k *Kafka) CreateTopic(ctx context.Context, name string, partitions int) error {
+	conn, err := kafka.DialContext(ctx, "tcp", k.Addr)
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", k.Addr, err)
+	}
+	defer conn.Close()
+	ctrl, err := conn.Controller()
+	if err != nil {
+		return fmt.Errorf("find the controller: %w", err)
+	}
+	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
+	if err != nil {
+		return fmt.Errorf("dial the controller: %w", err)
+	}
+	defer cc.Close()
+	if err := cc.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}); err != nil {
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	// Creation is asynchronous and the broker gives no notification: poll until every
+	// partition answers a ListOffsets.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		if _, err := k.EndOffsets(ctx, name, partitions); err == nil {
+			return nil
+		} else if ctx.Err() != nil {
+			return fmt.Errorf("topic %s not ready: %w", name, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// DeleteTopics deletes the topics (the bench's data sets are large; a shared broker should
+// not keep them).
+func (k *Kafka) DeleteTopics(ctx context.Context, names ...string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	res, err := k.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for name, e := range res.Errors {
+		if e != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, e))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// EndOffsets returns each partition's high watermark.
+func (k *Kafka) EndOffsets(ctx context.Context, topic string, partitions int) (map[int]int64, error) {
+	reqs := make([]kafka.OffsetRequest, partitions)
+	for p := range reqs {
+		reqs[p] = kafka.LastOffsetOf(p)
+	}
+	res, err := k.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int]int64, partitions)
+	for _, po := range res.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("partition %d: %w", po.Partition, po.Error)
+		}
+		out[po.Partition] = po.LastOffset
+	}
+	if len(out) != partitions {
+		return nil, fmt.Errorf("offsets of %d of %d partitions", len(out), partitions)
+	}
+	return out, nil
+}
+
+// Produced describes what a producer wrote.
+type Produced struct {
+	Stamps             []Stamp
+	MinBytes, MaxBytes int
+	Bytes              int64
+	Elapsed            time.Duration
+}
+
+// Count is the number of messages written.
+func (p *Produced) Count() int64 { return int64(len(p.Stamps)) }
+
+func (p *Produced) add(msgs []Message) {
+	for _, m := range msgs {
+		n := len(m.Value)
+		if p.MinBytes == 0 || n < p.MinBytes {
+			p.MinBytes = n
+		}
+		p.MaxBytes = max(p.MaxBytes, n)
+		p.Bytes += int64(n)
+		p.Stamps = append(p.Stamps, m.Stamp)
+	}
+}
+
+// writer returns a writer with a transport of its own: a transport caches metadata, and
+// one that predates the topic would answer UNKNOWN_TOPIC_OR_PARTITION for a while.
+// Closing the writer does not close the transport; callers close both.
+func (k *Kafka) writer(topic string, batchTimeout time.Duration) (*kafka.Writer, func()) {
+	t := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-bench-producer"}
+	w := &kafka.Writer{
+		Addr:         kafka.TCP(k.Addr),
+		Topic:        topic,
+		Balancer:     &kafka.Murmur2Balancer{}, // the Java client's partitioner, as producers keyed by sessionId use
+		RequiredAcks: kafka.RequireOne,
+		BatchSize:    2000,
+		BatchBytes:   8 << 20,
+		BatchTimeout: batchTimeout,
+		Transport:    t,
+	}
+	return w, func() { _ = w.Close(); t.CloseIdleConnections() }
+}
+
+func toKafka(msgs []Message) []kafka.Message {
+	out := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = kafka.Message{Key: m.Key, Value: m.Value}
+	}
+	return out
+}
+
+// Produce writes n messages made by next (called with the current time in ms, so each
+// message's timestamp is its produce time) as fast as the broker takes them.
+func (k *Kafka) Produce(ctx context.Context, topic string, n int64, next func(nowMs int64) []Message) (*Produced, error) {
+	w, closeWriter := k.writer(topic, 5*time.Millisecond)
+	defer closeWriter()
+	const chunk, writers = 4000, 3
+	chunks := make(chan []Message, writers)
+	errc := make(chan error, writers)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for c := range chunks {
+				if err := w.WriteMessages(ctx, toKafka(c)...); err != nil {
+					errc <- err
+					return
+				}
+			}
+		})
+	}
+	out := &Produced{Stamps: make([]Stamp, 0, n)}
+	start := time.Now()
+	var err error
+	for out.Count() < n && err == nil {
+		c := make([]Message, 0, chunk+100)
+		for len(c) < chunk && out.Count()+int64(len(c)) < n {
+			c = append(c, next(time.Now().UnixMilli())...)
+		}
+		c = c[:min(int64(len(c)), n-out.Count())]
+		out.add(c)
+		select {
+		case chunks <- c:
+		case err = <-errc:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	close(chunks)
+	wg.Wait()
+	select {
+	case e := <-errc:
+		err = errors.Join(err, e)
+	default:
+	}
+	out.Elapsed = time.Since(start)
+	if err != nil {
+		return out, fmt.Errorf("producing to %s: %w", topic, err)
+	}
+	return out, nil
+}
+
+// ProducePaced writes messages made by next at rate events per second for d, in small
+// synchronous batches every few milliseconds, each message stamped when it is made.
+func (k *Kafka) ProducePaced(ctx context.Context, topic string, rate float64, d time.Duration, next func(nowMs int64) []Message) (*Produced, error) {
+	w, closeWriter := k.writer(topic, time.Millisecond)
+	defer closeWriter()
+	out := &Produced{}
+	ticker := time.NewTicker(5 * time.Millisecond)
+	defer ticker.Stop()
+	start := time.Now()
+	for {
+		elapsed := time.Since(start)
+		if elapsed >= d {
+			break
+		}
+		due := int64(rate*elapsed.Seconds()) - out.Count()
+		var c []Message
+		for int64(len(c)) < due {
+			c = append(c, next(time.Now().UnixMilli())...)
+		}
+		if len(c) > 0 {
+			out.add(c)
+			if err := w.WriteMessages(ctx, toKafka(c)...); err != nil {
+				return out, fmt.Errorf("producing to %s: %w", topic, err)
+			}
+		}
+		select {
+		case <-ticker.C:
+		case <-ctx.Done():
+			return out, ctx.Err()
+		}
+	}
+	out.Elapsed = time.Since(start)
+	return out, nil
+}

@@ -1,0 +1,394 @@
+package bench
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Targets of issue 6.
+const (
+	TargetBareFraction  = 0.5 // notifierd's rate against the bare kafka-go consume rate
+	TargetCPUPerEvent   = 10 * time.Microsecond
+	TargetRequestRatio  = 1.1                    // requests against the linger-window minimum
+	TargetLatencyMargin = 100 * time.Millisecond // p99 under linger + this, below saturation
+)
+
+// ChartFile is the chart's file name, next to BENCHMARKS.md.
+const ChartFile = "bench-throughput.svg"
+
+// Render writes the report in Markdown.
+func Render(r *Results) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	p("# notifierd benchmarks\n\n")
+	p("Generated on %s by `make bench` (`go run ./cmd/bench`); rerun it to regenerate this file and the chart, do not edit by hand.\n", r.Started.UTC().Format("2006-01-02 15:04 MST"))
+	p("The machine is shared and noisy: the ratios to the baselines measured in the same run are what hold, not the absolute rates.\n\n")
+
+	p("## Setup\n\n")
+	m := r.Machine
+	p("- **Machine:** %d CPUs (`nproc`), %s, %s RAM, load average at start %s; %s; %s.\n", m.CPUs, m.CPUModel, m.MemTotal, m.LoadAvg, m.Kernel, m.GoVersion)
+	p("- **Command:** `%s` (total %s).\n", r.Command, r.Elapsed.Round(time.Second))
+	p("- **Broker:** the local Apache Kafka of `deploy/kafka/local-kafka.sh` (KRaft, one node) on 127.0.0.1:9092. The Target simulator (`internal/targetsim`) runs inside the bench process on 127.0.0.1; notifierd runs as the real binary (`go build ./cmd/notifierd`) in its own process, so the CPU time (utime+stime, `/proc/PID/stat`) and peak RSS (VmHWM) are the daemon's alone. Broker, bench process and daemon share the same %d cores.\n", m.CPUs)
+	w := r.Workload
+	p("- **Workload:** %s events on a topic of %d partitions keyed by sessionId, %s sessions; values %d to %d bytes (mean %d): display and click events with mbox or view name and state, event tokens, address, parameters, per-session tntId / thirdPartyId+customerIds / marketingCloudVisitorId, context with userAgent for some. A page view is a burst of 1 to 5 events of one session (one in a hundred a grid of 20 to 80 displays), sessions picked at random; `timestamp` is the produce time, so latency = simulator first acknowledgement − timestamp. Produced in %s.\n",
+		group(w.Events), r.Config.Partitions, group(int64(w.Sessions)), w.MinBytes, w.MaxBytes, w.AvgBytes, w.ProduceElapsed.Round(100*time.Millisecond))
+	p("- **Minimum requests** for this workload at linger %s and 50 per request: **%s** (sum over sessions of ceil(events/50) within linger windows of the produce times); plain per-session minimum %s.\n",
+		r.Config.Linger, group(w.MinLinger), group(w.MinPerSession))
+	p("- **notifierd configuration:** defaults except the addresses, a fresh consumer group per run, and shutdown.timeout %s (it also bounds the release of a revoked partition); batch.linger %s, batch.maxNotifications %d, target.maxConcurrency %d, batch.maxBufferedBytes %s. Latency is measured at paced produce rates of %s of the daemon's measured drain rate, for %s each, on fresh topics, since in a backlog drain it is queueing time.\n\n",
+		ShutdownTimeout, r.Config.Linger, r.Config.MaxNotifications, r.Config.MaxConcurrency, mib(r.Config.MaxBufferedBytes), percents(r.Config.PacedFractions), r.Config.PacedDuration)
+
+	p("## Targets (issue 6)\n\n")
+	p("| target | measured | result |\n|---|---|---|\n")
+	for _, t := range Evaluate(r) {
+		p("| %s | %s | %s |\n", t.Name, t.Measured, t.Verdict())
+	}
+	p("\n")
+
+	p("## Results\n\n")
+	p("| run | events | events/s | × bare kafka-go | × naive sender | CPU-s per 1M events | CPU-µs/event (user+sys) | requests/event | requests ÷ minimum | p50 | p99 | peak RSS |\n")
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	bare := 0.0
+	if r.Bare != nil {
+		bare = r.Bare.Rate()
+		p("| bare kafka-go consumer group (no work) | %s | %s | 1.00 | | %s | %s | | | | | |\n",
+			group(r.Bare.Events), FormatCount(bare), cpuPerMillion(r.Bare.CPU, r.Bare.Events), usPerEvent(r.Bare.CPU, r.Bare.Events))
+	}
+	if r.Kcat != nil {
+		p("| kcat -C (librdkafka) | %s | %s | %s | | %s | %s | | | | | |\n",
+			group(r.Kcat.Events), FormatCount(r.Kcat.Rate()), ratio(r.Kcat.Rate(), bare), cpuPerMillion(r.Kcat.CPU, r.Kcat.Events), usPerEvent(r.Kcat.CPU, r.Kcat.Events))
+	}
+	for _, n := range r.Naive {
+		bound := ""
+		if n.Bounded {
+			bound = " (first events only)"
+		}
+		p("| naive sender, %d ms, %d sequential workers%s | %s | %s | %s | 1.00 | | | %.2f | | | | |\n",
+			n.LatencyMs, n.Workers, bound, group(n.Events), FormatCount(n.Rate()), ratio(n.Rate(), bare), float64(n.Requests)/float64(max(n.Events, 1)))
+	}
+	for _, e := range r.E2E {
+		naive := naiveAt(r, e.LatencyMs)
+		row := func(name string, d *DaemonRun) {
+			vsBare, vsNaive := ratio(d.Rate(), bare), ratio(d.Rate(), naive)
+			if d.ProduceRate > 0 { // a paced run's rate is the producer's, not a capacity
+				vsBare, vsNaive = "", ""
+			}
+			p50, p99 := ms(d.Latency.P50), ms(d.Latency.P99)
+			if d.ProduceRate == 0 { // a backlog produced minutes before: queueing, not latency
+				p50, p99 = "–", "–"
+			}
+			done := ""
+			if !d.Complete {
+				done = fmt.Sprintf(" (incomplete: %s of %s acknowledged)", group(d.Acked), group(d.Events))
+			}
+			p("| %s%s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %s | %s | %s |\n",
+				name, done, group(d.Acked), FormatCount(d.Rate()), vsBare, vsNaive,
+				cpuPerMillion(d.CPU(), d.Acked), fmt.Sprintf("%s (%s+%s)", usPerEvent(d.CPU(), d.Acked), usPerEvent(d.CPUUser, d.Acked), usPerEvent(d.CPUSys, d.Acked)),
+				float64(d.Requests)/float64(max(d.Acked, 1)), d.RequestRatio(), p50, p99, mib(d.PeakRSS))
+		}
+		row(fmt.Sprintf("**notifierd, %d ms, backlog drain**", e.LatencyMs), &e.Drain)
+		for i := range e.Paced {
+			d := &e.Paced[i]
+			row(fmt.Sprintf("notifierd, %d ms, paced at %s/s (%.0f %%)", e.LatencyMs, FormatCount(d.ProduceRate), d.PacedFraction*100), d)
+		}
+	}
+	p("\nevents/s of notifierd: distinct notifications acknowledged by the simulator over the time from joining the group (`/readyz`) to the last acknowledgement; of the bare loop: from the generation to the last message; of kcat: its whole process. \"requests ÷ minimum\" uses each run's own produce times (the paced runs have their own data set). Latency is only reported for the paced runs: in a backlog drain of a topic produced minutes earlier it is queueing time.\n\n")
+
+	if len(r.E2E) > 0 {
+		p("### Where the daemon's time goes\n\n")
+		p("Over each run's window: the daemon's CPU split, its Go allocation (from its `/metrics`) and, for comparison, the CPU of the bench process (the simulator, and the producer in paced runs), of the broker, and how busy the whole machine was (all processes of every user, `/proc/stat`).\n\n")
+		p("| run | daemon user / system CPU | GC cycles | allocated per event | allocations per event | bench process CPU | broker CPU | machine busy | batches closed by trigger | notifications per request | duplicates |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, e := range r.E2E {
+			for _, d := range e.Runs() {
+				kind := "drain"
+				if d.ProduceRate > 0 {
+					kind = fmt.Sprintf("paced %.0f %%", d.PacedFraction*100)
+				}
+				p("| %d ms, %s | %s / %s | %.0f | %s | %s | %s | %s | %.0f %% | %s | %.1f | %s |\n", e.LatencyMs, kind,
+					d.CPUUser.Round(10*time.Millisecond), d.CPUSys.Round(10*time.Millisecond), d.GCCycles,
+					kib(d.PerEvent(d.AllocBytes)), num(d.PerEvent(d.Mallocs)), secs(d.BenchCPU), secs(d.BrokerCPU), d.MachineBusy*100,
+					triggers(d.Batches), float64(d.Acked)/float64(max(d.Requests, 1)), group(d.Dups))
+			}
+		}
+		p("\n")
+	}
+
+	if mr := r.Mem; mr != nil {
+		p("## Memory with open sessions\n\n")
+		p("%s events, each of its own session, produced before the daemon starts; batch.linger %s so no batch closes, batch.maxBufferedEvents above the count, batch.maxBufferedBytes %s, kafka.maxInFlightPerPartition above the count. Measured once the daemon's `notifierd_buffered_events` stopped growing; the daemon is then killed (its batches are never sent).\n\n",
+			group(mr.Sessions), mr.Linger, mib(mr.MaxBufferedBytes))
+		p("| open sessions | RSS joined, idle | RSS with sessions open | peak RSS | RSS per open session | Go heap in use per open session | buffered bytes (budget) | under the configured bound |\n|---|---|---|---|---|---|---|---|\n")
+		p("| %s | %s | %s | %s | %.0f B | %.0f B | %s | %s |\n\n", group(mr.Open), mib(mr.RSSIdle), mib(mr.RSS), mib(mr.PeakRSS), mr.BytesPerSession(),
+			float64(mr.HeapInuse)/float64(max(mr.Open, 1)), mib(mr.BufferedBytes), passFail(mr.PeakRSS <= mr.MaxBufferedBytes))
+	}
+
+	if len(r.Sweep) > 0 {
+		p("## Throughput against simulator latency and batch size\n\n")
+		p("![throughput against simulator latency and batch.maxNotifications](%s)\n\n", ChartFile)
+		p("| simulator latency | batch.maxNotifications | events | events/s | requests/event | requests ÷ minimum | CPU-µs/event | peak RSS | duplicates | machine busy | complete |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, s := range r.Sweep {
+			p("| %d ms | %d | %s | %s | %.3f | %s | %s | %s | %s | %.0f %% | %s |\n", s.LatencyMs, s.MaxNotifications, group(s.Run.Acked), FormatCount(s.Run.Rate()),
+				float64(s.Run.Requests)/float64(max(s.Run.Acked, 1)), reqRatio(&s.Run), usPerEvent(s.Run.CPU(), s.Run.Acked), mib(s.Run.PeakRSS),
+				group(s.Run.Dups), s.Run.MachineBusy*100, yesNo(s.Run.Complete))
+		}
+		p("\nEach point is a fresh daemon and group on the same smaller topic; a point that hit the time bound reports the rate over the events acknowledged by then.\n\n")
+	}
+
+	p("## Profiling\n\n")
+	p("The daemon has no pprof endpoint, and the bench does not change it. Profile the hot path with the packages' Go benchmarks, e.g.\n\n")
+	p("```sh\ngo test -run '^$' -bench . -benchmem -cpuprofile cpu.out ./internal/event\ngo tool pprof -top cpu.out\n```\n\n")
+	p("(likewise `-memprofile` and the benchmarks of `internal/batch`, `internal/delivery` as they are added). The user/system split above comes from `/proc/PID/stat`; a system share near or above the user share points at syscalls (small fetches, one write per request) rather than at encoding.\n\n")
+
+	if notes := append(slices.Clone(r.Notes), derivedNotes(r)...); len(notes) > 0 {
+		p("## Notes from this run\n\n")
+		for _, n := range notes {
+			p("- %s\n", n)
+		}
+		p("\n")
+	}
+	return b.String()
+}
+
+// derivedNotes points at what the tables only hint at: duplicates (a redelivery after a
+// rebalance, or a stop with work in flight) and runs cut by their time bound.
+func derivedNotes(r *Results) []string {
+	var out []string
+	check := func(name string, d *DaemonRun, bounded bool) {
+		if d.Dups > 0 {
+			out = append(out, fmt.Sprintf("%s: %s duplicate acknowledgements: events redelivered after the daemon lost its partitions (a rebalance) with work in flight; the daemon's log is under .cache/bench/.", name, group(d.Dups)))
+		}
+		if !d.Complete {
+			what := "did not finish within its time bound"
+			if bounded {
+				what = "reached its time bound"
+			}
+			out = append(out, fmt.Sprintf("%s %s: %s of %s events acknowledged.", name, what, group(d.Acked), group(d.Events)))
+		}
+	}
+	for _, e := range r.E2E {
+		check(fmt.Sprintf("notifierd %d ms drain", e.LatencyMs), &e.Drain, false)
+		for i := range e.Paced {
+			check(fmt.Sprintf("notifierd %d ms paced %.0f %%", e.LatencyMs, e.Paced[i].PacedFraction*100), &e.Paced[i], false)
+		}
+	}
+	for i := range r.Sweep {
+		s := &r.Sweep[i]
+		check(fmt.Sprintf("sweep point %d ms, batch.maxNotifications %d", s.LatencyMs, s.MaxNotifications), &s.Run, true)
+	}
+	return out
+}
+
+// Target is one of the issue's targets with its verdict.
+type Target struct {
+	Name     string
+	Measured string
+	Pass     bool
+	Missing  bool // not measured in this run
+}
+
+// Verdict is PASS, FAIL or "not measured".
+func (t Target) Verdict() string {
+	if t.Missing {
+		return "not measured"
+	}
+	return passFail(t.Pass)
+}
+
+// Evaluate checks the results against the issue's targets.
+func Evaluate(r *Results) []Target {
+	var out []Target
+	var e0 *E2ERun
+	for i := range r.E2E {
+		if r.E2E[i].LatencyMs == 0 {
+			e0 = &r.E2E[i]
+		}
+	}
+	t := Target{Name: fmt.Sprintf("≥ %.0f %% of the bare kafka-go consume rate (0 ms drain)", TargetBareFraction*100), Missing: true}
+	if e0 != nil && r.Bare != nil && r.Bare.Rate() > 0 {
+		f := e0.Drain.Rate() / r.Bare.Rate()
+		t = Target{Name: t.Name, Measured: fmt.Sprintf("%.0f %% (%s/s of %s/s)", f*100, FormatCount(e0.Drain.Rate()), FormatCount(r.Bare.Rate())), Pass: f >= TargetBareFraction && e0.Drain.Complete}
+	}
+	out = append(out, t)
+
+	t = Target{Name: fmt.Sprintf("≤ %d CPU-µs per event (0 ms drain)", TargetCPUPerEvent/time.Microsecond), Missing: true}
+	if e0 != nil && e0.Drain.Acked > 0 {
+		c := e0.Drain.CPUPerEvent()
+		t = Target{Name: t.Name, Measured: fmt.Sprintf("%s µs (%s CPU-s per 1M events)", usPerEvent(e0.Drain.CPU(), e0.Drain.Acked), cpuPerMillion(e0.Drain.CPU(), e0.Drain.Acked)), Pass: c <= TargetCPUPerEvent}
+	}
+	out = append(out, t)
+
+	t = Target{Name: fmt.Sprintf("≤ %.1f × the minimum requests (0 ms drain)", TargetRequestRatio), Missing: true}
+	if e0 != nil && e0.Drain.MinLinger > 0 {
+		rr := e0.Drain.RequestRatio()
+		t = Target{Name: t.Name, Measured: fmt.Sprintf("%.2f × (%s requests, minimum %s)", rr, group(e0.Drain.Requests), group(e0.Drain.MinLinger)), Pass: rr <= TargetRequestRatio && e0.Drain.Complete}
+	}
+	out = append(out, t)
+
+	limit := r.Config.Linger + TargetLatencyMargin
+	for _, e := range r.E2E {
+		if len(e.Paced) == 0 {
+			out = append(out, Target{Name: fmt.Sprintf("p99 < linger + 100 ms = %s below saturation (%d ms simulator latency)", ms(limit), e.LatencyMs), Missing: true})
+		}
+		for _, d := range e.Paced {
+			l := d.Latency
+			out = append(out, Target{
+				Name: fmt.Sprintf("p99 < linger + 100 ms = %s below saturation (%d ms simulator latency, paced at %.0f %% of the drain rate)", ms(limit), e.LatencyMs, d.PacedFraction*100),
+				Measured: fmt.Sprintf("p99 %s (p50 %s, p90 %s, max %s) at %s/s; machine %.0f %% busy",
+					ms(l.P99), ms(l.P50), ms(l.P90), ms(l.Max), FormatCount(d.ProduceRate), d.MachineBusy*100),
+				Pass: l.Count > 0 && l.P99 < limit && d.Complete, Missing: l.Count == 0})
+		}
+	}
+
+	var rss []string
+	pass, any := true, false
+	for _, e := range r.E2E {
+		for _, d := range e.Runs() {
+			if d.PeakRSS > 0 {
+				any = true
+				pass = pass && d.PeakRSS <= r.Config.MaxBufferedBytes
+			}
+		}
+		rss = append(rss, fmt.Sprintf("%s at %d ms", mib(e.Drain.PeakRSS), e.LatencyMs))
+	}
+	name := fmt.Sprintf("peak RSS under the configured bound (batch.maxBufferedBytes %s)", mib(r.Config.MaxBufferedBytes))
+	out = append(out, Target{Name: name, Measured: strings.Join(rss, ", "), Pass: pass, Missing: !any})
+	if r.Mem != nil {
+		out = append(out, Target{Name: fmt.Sprintf("peak RSS with %s open sessions under its bound (%s)", group(r.Mem.Open), mib(r.Mem.MaxBufferedBytes)),
+			Measured: fmt.Sprintf("%s, %.0f B per open session", mib(r.Mem.PeakRSS), r.Mem.BytesPerSession()), Pass: r.Mem.PeakRSS <= r.Mem.MaxBufferedBytes})
+	}
+	return out
+}
+
+func naiveAt(r *Results, latencyMs int) float64 {
+	for _, n := range r.Naive {
+		if n.LatencyMs == latencyMs {
+			return n.Rate()
+		}
+	}
+	return 0
+}
+
+func triggers(m map[string]float64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %s", k, group(int64(m[k]))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// reqRatio is RequestRatio, blank for a run cut short (its minimum is the whole data set's).
+func reqRatio(d *DaemonRun) string {
+	if !d.Complete {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", d.RequestRatio())
+}
+
+func percents(fs []float64) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = fmt.Sprintf("%.0f %%", f*100)
+	}
+	return strings.Join(parts, " and ")
+}
+
+func kib(v float64) string {
+	if v <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f KiB", v/1024)
+}
+
+func num(v float64) string {
+	if v <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f", v)
+}
+
+func secs(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return d.Round(10 * time.Millisecond).String()
+}
+
+func ratio(a, b float64) string {
+	if b <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+func usPerEvent(cpu time.Duration, events int64) string {
+	if events <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", float64(cpu)/float64(time.Microsecond)/float64(events))
+}
+
+func cpuPerMillion(cpu time.Duration, events int64) string {
+	if events <= 0 || cpu <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f", cpu.Seconds()*1e6/float64(events))
+}
+
+func ms(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+}
+
+func mib(n int64) string {
+	if n <= 0 {
+		return ""
+	}
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+}
+
+// group prints an integer with thousands separators: 1,000,000.
+func group(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteString(",")
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func passFail(ok bool) string {
+	if ok {
+		return "**PASS**"
+	}
+	return "**FAIL**"
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "no (time bound)"
+}

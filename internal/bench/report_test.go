@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// sampleResults is a small complete run: notifierd at half the bare rate, 8 CPU-µs per event,
+// 1.05 × the minimum requests, p99 250 ms at 0 ms and 420 ms at 50 ms.
+func sampleResults() *Results {
+	run := func(acked int64, elapsed time.Duration, cpu time.Duration, reqs, minL int64, p99 time.Duration) DaemonRun {
+		return DaemonRun{Events: acked, Acked: acked, Complete: true, Elapsed: elapsed, CPUUser: cpu * 3 / 4, CPUSys: cpu / 4,
+			PeakRSS: 100 << 20, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
+			Latency: Latencies{Count: int(acked), P50: 210 * time.Millisecond, P99: p99}, Batches: map[string]float64{"full": 3, "linger": 97}}
+	}
+	paced := func(d DaemonRun, rate, frac float64) []DaemonRun {
+		d.ProduceRate, d.PacedFraction, d.MachineBusy = rate, frac, 0.6
+		return []DaemonRun{d}
+	}
+	return &Results{
+		Started: time.Date(2026, 11, 28, 15, 0, 0, 0, time.UTC), Elapsed: 12 * time.Minute, Command: "make bench",
+		Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", MemTotal: "24 GiB", LoadAvg: "1.0 1.0 1.0", GoVersion: "go1.26", Kernel: "Linux 6"},
+		Config: RunConfig{Partitions: 12, Linger: 200 * time.Millisecond, MaxNotifications: 50, MaxConcurrency: 64,
+			MaxBufferedBytes: 256 << 20, PacedFractions: []float64{0.5}, PacedDuration: 20 * time.Second},
+		Workload: WorkloadInfo{Events: 1_000_000, Sessions: 50_000, MinBytes: 300, MaxBytes: 800, AvgBytes: 580, MinLinger: 200_000, MinPerSession: 60_000},
+		Bare:     &ConsumeRun{Events: 1_000_000, Elapsed: 10 * time.Second, CPU: 2 * time.Second},
+		Kcat:     &ConsumeRun{Events: 1_000_000, Elapsed: 5 * time.Second, CPU: time.Second},
+		Naive:    []NaiveRun{{LatencyMs: 0, Workers: 12, Events: 100_000, Requests: 100_000, Elapsed: 10 * time.Second, Bounded: true}, {LatencyMs: 50, Workers: 12, Events: 4800, Requests: 4800, Elapsed: 20 * time.Second, Bounded: true}},
+		E2E: []E2ERun{
+			{LatencyMs: 0, Drain: run(1_000_000, 20*time.Second, 8*time.Second, 210_000, 200_000, 9*time.Second), Paced: paced(run(500_000, 20*time.Second, 5*time.Second, 100_000, 100_000, 250*time.Millisecond), 25_000, 0.5)},
+			{LatencyMs: 50, Drain: run(1_000_000, 40*time.Second, 9*time.Second, 190_000, 200_000, 30*time.Second), Paced: paced(run(250_000, 20*time.Second, 3*time.Second, 50_000, 50_000, 420*time.Millisecond), 12_500, 0.5)},
+		},
+		Mem: &MemoryRun{Sessions: 1_000_000, Open: 1_000_000, RSSIdle: 20 << 20, RSS: 1500 << 20, PeakRSS: 1600 << 20, HeapInuse: 1200 << 20,
+			BufferedBytes: 900 << 20, MaxBufferedBytes: 2 << 30, Linger: memLinger},
+		Sweep: []SweepPoint{
+			{LatencyMs: 0, MaxNotifications: 50, Run: run(200_000, 4*time.Second, time.Second, 40_000, 40_000, time.Second)},
+			{LatencyMs: 50, MaxNotifications: 50, Run: run(200_000, 10*time.Second, time.Second, 40_000, 40_000, time.Second)},
+			{LatencyMs: 0, MaxNotifications: 1, Run: run(200_000, 20*time.Second, time.Second, 200_000, 200_000, time.Second)},
+			{LatencyMs: 0, MaxNotifications: 10, Run: run(200_000, 8*time.Second, time.Second, 45_000, 45_000, time.Second)},
+		},
+		Notes: []string{"something odd"},
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	got := map[string]string{}
+	for _, tg := range Evaluate(sampleResults()) {
+		got[tg.Name] = tg.Verdict()
+	}
+	want := map[string]string{
+		"≥ 50 % of the bare kafka-go consume rate (0 ms drain)":                                                      "**PASS**", // 50k of 100k
+		"≤ 10 CPU-µs per event (0 ms drain)":                                                                         "**PASS**", // 8 µs
+		"≤ 1.1 × the minimum requests (0 ms drain)":                                                                  "**PASS**", // 1.05
+		"p99 < linger + 100 ms = 300 ms below saturation (0 ms simulator latency, paced at 50 % of the drain rate)":  "**PASS**",
+		"p99 < linger + 100 ms = 300 ms below saturation (50 ms simulator latency, paced at 50 % of the drain rate)": "**FAIL**",
+		"peak RSS under the configured bound (batch.maxBufferedBytes 256 MiB)":                                       "**PASS**",
+		"peak RSS with 1,000,000 open sessions under its bound (2.00 GiB)":                                           "**PASS**",
+	}
+	for name, v := range want {
+		if got[name] != v {
+			t.Errorf("%s: got %q, want %q (all: %v)", name, got[name], v, got)
+		}
+	}
+}
+
+func TestEvaluateFailsAndMissing(t *testing.T) {
+	r := sampleResults()
+	r.E2E[0].Drain.CPUUser = 20 * time.Second // 20+2 s over 1M events
+	r.E2E[0].Drain.Requests = 300_000         // 1.5 ×
+	r.E2E[0].Drain.Complete = false
+	r.Bare = nil
+	r.E2E[0].Paced = nil
+	byName := map[string]Target{}
+	for _, tg := range Evaluate(r) {
+		byName[tg.Name] = tg
+	}
+	if tg := byName["≤ 10 CPU-µs per event (0 ms drain)"]; tg.Pass {
+		t.Errorf("CPU: %+v", tg)
+	}
+	if tg := byName["≤ 1.1 × the minimum requests (0 ms drain)"]; tg.Pass {
+		t.Errorf("requests: %+v", tg)
+	}
+	if tg := byName["≥ 50 % of the bare kafka-go consume rate (0 ms drain)"]; !tg.Missing || tg.Verdict() != "not measured" {
+		t.Errorf("bare missing: %+v", tg)
+	}
+	if tg := byName["p99 < linger + 100 ms = 300 ms below saturation (0 ms simulator latency)"]; !tg.Missing || tg.Verdict() != "not measured" {
+		t.Errorf("paced missing: %+v", tg)
+	}
+}
+
+func TestRender(t *testing.T) {
+	md := Render(sampleResults())
+	for _, want := range []string{
+		"# notifierd benchmarks",
+		"2 CPUs (`nproc`), AMD EPYC",
+		"`make bench`",
+		"1,000,000 events on a topic of 12 partitions",
+		"**200,000**",
+		"| bare kafka-go consumer group (no work) | 1,000,000 | 100k | 1.00 |",
+		"| kcat -C (librdkafka) | 1,000,000 | 200k | 2.00 |",
+		"| **notifierd, 0 ms, backlog drain** | 1,000,000 | 50k | 0.50 | 5.00 | 8.0 | 8.0 (6.0+2.0) | 0.210 | 1.05 | – | – | 100 MiB |",
+		"| notifierd, 0 ms, paced at 25k/s (50 %) | 500,000 | 25k |  |  |", // no ratios for a paced rate
+		"p99 250 ms (p50 210 ms, p90",
+		"machine 60 % busy",
+		"| 0 ms, paced 50 % | 3.75s / 1.25s |",
+		"full 3, linger 97",
+		"| 1,000,000 | 20 MiB | 1.46 GiB | 1.56 GiB | 1552 B |",
+		"![throughput against simulator latency and batch.maxNotifications](bench-throughput.svg)",
+		"| 0 ms | 1 | 200,000 | 10k | 1.000 | 1.00 | 5.0 | 100 MiB | 0 | 0 % | yes |",
+		"go test -run '^$' -bench .",
+		"- something odd",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q\n---\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "**FAIL**") != 1 {
+		t.Errorf("want exactly one FAIL (p99 at 50 ms):\n%s", md)
+	}
+}
+
+func TestRenderWithNothingMeasured(t *testing.T) {
+	md := Render(&Results{Notes: []string{"kcat: not installed"}})
+	if !strings.Contains(md, "not measured") || !strings.Contains(md, "kcat: not installed") {
+		t.Errorf("got:\n%s", md)
+	}
+}
+
+func TestGroup(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
+		if got := group(n); got != want {
+			t.Errorf("group(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestRenderNotesDuplicatesAndBounds(t *testing.T) {
+	r := sampleResults()
+	r.Sweep[1].Run.Dups = 22_700
+	r.Sweep[1].Run.Complete = false
+	r.Sweep[1].Run.Acked = 146_381
+	md := Render(r)
+	for _, want := range []string{
+		"- sweep point 50 ms, batch.maxNotifications 50: 22,700 duplicate acknowledgements",
+		"- sweep point 50 ms, batch.maxNotifications 50 reached its time bound: 146,381 of 200,000 events acknowledged.",
+		"| 50 ms | 50 | 146,381 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}

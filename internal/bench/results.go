@@ -1,0 +1,177 @@
+package bench
+
+import "time"
+
+// Results is everything one run measured; Render turns it into docs/BENCHMARKS.md.
+type Results struct {
+	Started  time.Time
+	Elapsed  time.Duration
+	Command  string
+	Machine  Machine
+	Config   RunConfig
+	Workload WorkloadInfo
+
+	Bare  *ConsumeRun // bare kafka-go consumer group, no work
+	Kcat  *ConsumeRun // nil if kcat is missing
+	Naive []NaiveRun  // one request per event, per simulator latency
+	E2E   []E2ERun    // notifierd, per simulator latency
+	Mem   *MemoryRun
+	Sweep []SweepPoint
+
+	Notes []string // what was skipped or went wrong
+}
+
+// RunConfig is the part of the options the report states.
+type RunConfig struct {
+	Partitions       int
+	Linger           time.Duration
+	MaxNotifications int
+	MaxConcurrency   int // target.maxConcurrency of the runs (the daemon's default unless changed)
+	MaxBufferedBytes int64
+	PacedFractions   []float64
+	PacedDuration    time.Duration
+}
+
+// Machine describes where the run happened.
+type Machine struct {
+	CPUs      int
+	CPUModel  string
+	MemTotal  string
+	LoadAvg   string // /proc/loadavg at the start: the machine is shared
+	GoVersion string
+	Kernel    string
+}
+
+// WorkloadInfo is the data set of the main measurements.
+type WorkloadInfo struct {
+	Events                       int64
+	Sessions                     int
+	MinBytes, MaxBytes, AvgBytes int
+	ProduceElapsed               time.Duration
+	MinLinger, MinPerSession     int64 // minimum requests (MinRequests) at Config.Linger, 50 per request
+}
+
+// ConsumeRun is a baseline that only reads the topic.
+type ConsumeRun struct {
+	Events  int64
+	Elapsed time.Duration
+	CPU     time.Duration // user+system of the consuming process (the bench driver, or kcat)
+	Note    string
+}
+
+// Rate is events per second.
+func (c *ConsumeRun) Rate() float64 { return PerSecond(c.Events, c.Elapsed) }
+
+// NaiveRun is the one-request-per-event sender.
+type NaiveRun struct {
+	LatencyMs int
+	Workers   int // concurrent senders (one per partition), each strictly sequential
+	Events    int64
+	Requests  int64
+	Elapsed   time.Duration
+	Bounded   bool // stopped by the time or event bound before the end of the topic
+}
+
+// Rate is events per second.
+func (n NaiveRun) Rate() float64 { return PerSecond(n.Events, n.Elapsed) }
+
+// DaemonRun is one notifierd process run against one topic.
+type DaemonRun struct {
+	Events                   int64 // produced
+	Acked                    int64 // distinct ids the simulator acknowledged
+	Complete                 bool  // every produced event acknowledged within the time bound
+	Elapsed                  time.Duration
+	CPUUser                  time.Duration
+	CPUSys                   time.Duration
+	PeakRSS                  int64 // VmHWM, bytes
+	Requests                 int64 // requests the simulator answered
+	Dups                     int64 // acknowledgements of ids already acknowledged
+	MinLinger, MinPerSession int64
+	Latency                  Latencies
+	ProduceRate              float64 // paced runs: the target produce rate, events/s
+	PacedFraction            float64 // paced runs: that rate over the drain rate
+	Batches                  map[string]float64
+	GCCycles                 float64
+	AllocBytes, Mallocs      float64 // go_memstats_alloc_bytes_total / mallocs_total over the run
+
+	// The rest of the machine over the same window, to tell a busy daemon from a busy box.
+	BenchCPU    time.Duration // the bench process: the simulator (and the producer, when paced)
+	BrokerCPU   time.Duration // the Kafka broker's JVM, when its pid is known
+	MachineBusy float64       // busy fraction of all cores, every process of every user
+}
+
+// Rate is acknowledged events per second.
+func (d *DaemonRun) Rate() float64 { return PerSecond(d.Acked, d.Elapsed) }
+
+// CPU is user plus system time of the daemon over the run.
+func (d *DaemonRun) CPU() time.Duration { return d.CPUUser + d.CPUSys }
+
+// CPUPerEvent is CPU time per acknowledged event.
+func (d *DaemonRun) CPUPerEvent() time.Duration {
+	if d.Acked == 0 {
+		return 0
+	}
+	return d.CPU() / time.Duration(d.Acked)
+}
+
+// PerEvent divides v by the acknowledged events.
+func (d *DaemonRun) PerEvent(v float64) float64 {
+	if d.Acked == 0 {
+		return 0
+	}
+	return v / float64(d.Acked)
+}
+
+// RequestRatio is requests against the linger-window minimum.
+func (d *DaemonRun) RequestRatio() float64 {
+	if d.MinLinger == 0 {
+		return 0
+	}
+	return float64(d.Requests) / float64(d.MinLinger)
+}
+
+// E2ERun is notifierd at one simulator latency: a backlog drain of the main topic, and a
+// run at a paced produce rate below saturation for latency.
+type E2ERun struct {
+	LatencyMs int
+	Drain     DaemonRun
+	Paced     []DaemonRun // one per paced fraction
+}
+
+// Runs are the drain and the paced runs.
+func (e *E2ERun) Runs() []*DaemonRun {
+	out := []*DaemonRun{&e.Drain}
+	for i := range e.Paced {
+		out = append(out, &e.Paced[i])
+	}
+	return out
+}
+
+// MemoryRun is notifierd holding one open session per event.
+type MemoryRun struct {
+	Sessions         int64 // produced, one event each
+	Open             int64 // buffered events at the measurement
+	RSSIdle          int64 // VmRSS once joined, before consuming
+	RSS              int64 // VmRSS with the sessions open
+	PeakRSS          int64 // VmHWM
+	HeapInuse        int64 // go_memstats_heap_inuse_bytes with the sessions open
+	BufferedBytes    int64 // notifierd_buffered_bytes
+	MaxBufferedBytes int64 // the configured bound
+	Linger           time.Duration
+	Elapsed          time.Duration // from joining to the measurement
+}
+
+// BytesPerSession is the RSS growth per open session.
+func (m *MemoryRun) BytesPerSession() float64 {
+	if m.Open == 0 {
+		return 0
+	}
+	return float64(m.RSS-m.RSSIdle) / float64(m.Open)
+}
+
+// SweepPoint is one notifierd run of the sweep.
+type SweepPoint struct {
+	LatencyMs        int
+	MaxNotifications int
+	Run              DaemonRun
+}
