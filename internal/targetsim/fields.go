@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"net/http"
 	"slices"
 	"strconv"
@@ -60,7 +61,7 @@ func asObject(raw json.RawMessage, path string) (fields, *rejection) {
 		return fields{}, invalid(path, "must be an object, got %s", jsonKind(raw))
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := jsonv2.Unmarshal(raw, &m); err != nil {
 		return fields{}, invalid(path, "invalid JSON: %v", err)
 	}
 	return fields{path: path, m: m}, nil
@@ -104,7 +105,7 @@ func (f fields) array(name string, required bool) ([]json.RawMessage, bool, *rej
 		return nil, false, invalid(f.at(name), "must be an array, got %s", jsonKind(raw))
 	}
 	var a []json.RawMessage
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if err := jsonv2.Unmarshal(raw, &a); err != nil {
 		return nil, false, invalid(f.at(name), "invalid JSON: %v", err)
 	}
 	return a, true, nil
@@ -129,7 +130,7 @@ func asString(raw json.RawMessage, path string, minLen, maxLen int) (string, *re
 		return "", invalid(path, "must be a string, got %s", jsonKind(raw))
 	}
 	var v string
-	if err := json.Unmarshal(raw, &v); err != nil {
+	if err := jsonv2.Unmarshal(raw, &v); err != nil {
 		return "", invalid(path, "invalid JSON string: %v", err)
 	}
 	n := utf8.RuneCountInString(v)

@@ -3,6 +3,7 @@ package targetsim
 import (
 	"encoding/json"
 	"fmt"
+	jsonv2 "github.com/go-json-experiment/json"
 	"maps"
 	"mime"
 	"net/http"
@@ -51,7 +52,7 @@ func validate(r *http.Request, q url.Values, body []byte, tooBig bool, maxNotifi
 		return nil, invalid("body", "must be a JSON object, got %s", jsonKind(body))
 	}
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(body, &m); err != nil {
+	if err := jsonv2.Unmarshal(body, &m); err != nil {
 		return nil, invalid("body", "invalid JSON: %v", err)
 	}
 	d := &delivery{top: fields{m: m}, sessionID: sid}
