@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 
 // harness is one topic, one dead-letter topic, one group and one simulator.
 type harness struct {
-	t          *testing.T
+	t          testing.TB
 	broker     string
 	topic, dlq string
 	group      string
@@ -45,7 +45,7 @@ type harness struct {
 	adminAddr  func(net.Addr)
 }
 
-func newHarness(t *testing.T, partitions int, faults targetsim.Faults) *harness {
+func newHarness(t testing.TB, partitions int, faults targetsim.Faults) *harness {
 	t.Helper()
 	broker, _ := kafkatest.Broker(t)
 	topic := kafkatest.Topic(t, broker, partitions)
@@ -105,7 +105,7 @@ func (h *harness) start() *running {
 }
 
 // stop is a SIGTERM: graceful shutdown, then Run returns.
-func (r *running) stop(t *testing.T) {
+func (r *running) stop(t testing.TB) {
 	r.once.Do(func() {
 		r.cancel()
 		select {

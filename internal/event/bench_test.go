@@ -14,7 +14,8 @@ func BenchmarkDecode(b *testing.B) {
 	"mbox":{"name":"product-detail-hero","state":"J+W1Fq18hxliDDJonTPfV0S+mzxapAO3d14M43EsM9f12A6QaqL+E3XKkRFlmq9U"},
 	"tokens":["t0pgCOumU3IuAqBdJpfdbGqipyhPJ8sHkEVx9jc1UBqHh2A1YGDx+eFHqWTCR5TkF4E9Ax7JhA4qvR9ZG8n0eA=="],
 	"customerIds":[{"id":"crm-12345","integrationCode":"crm","authenticatedState":"authenticated"}],
-	"propertyToken":"08b62abd-c3e7-dfb3-4cf3-f8e9a1e0a2f1"}`)
+	"propertyToken":"08b62abd-c3e7-dfb3-4cf3-f8e9a1e0a2f1",
+	"context":{"channel":"web","userAgent":"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}}`)
 	d := &Decoder{Client: "acme", Channel: "web", MaxBytes: 64 << 10, Limits: notify.DefaultLimits, Now: time.Now}
 	src := Source{Topic: "target-notifications", Partition: 3, Offset: 1}
 	b.ReportAllocs()

@@ -132,26 +132,47 @@ func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) == 0 { // the common case: no map to build
 		return json.RawMessage(`{"channel":` + strconv.Quote(d.Channel) + `}`), nil
 	}
+	channel, hasBeacon, err := scanContext(raw)
+	if err != nil {
+		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
+	}
+	if channel != "" && channel != "web" && channel != "mobile" {
+		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context.channel: %q is not \"web\" or \"mobile\"", channel)}
+	}
+	if channel != "" && !hasBeacon {
+		return compact(raw), nil // nothing to change: skip the map round trip
+	}
 	fields := map[string]json.RawMessage{}
-	{
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
-		}
+	if err := jsonv2.Unmarshal(raw, &fields); err != nil {
+		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
 	}
 	delete(fields, "beacon")
-	if ch, ok := fields["channel"]; ok {
-		var channel string
-		if err := json.Unmarshal(ch, &channel); err != nil || (channel != "web" && channel != "mobile") {
-			return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context.channel: %s is not \"web\" or \"mobile\"", ch)}
-		}
-	} else {
+	if channel == "" {
 		fields["channel"] = json.RawMessage(strconv.Quote(d.Channel))
 	}
-	out, err := json.Marshal(fields) // map keys sort, so equal contexts batch together
+	out, err := jsonv2.Marshal(fields, jsonv2.Deterministic(true))
 	if err != nil {
 		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context: %w", err)}
 	}
 	return out, nil
+}
+
+// scanContext reads the channel (with its type checked) and whether beacon is present,
+// without building the object: unknown members are skipped by the decoder.
+func scanContext(raw json.RawMessage) (channel string, hasBeacon bool, err error) {
+	var probe struct {
+		Channel jsontext.Value `json:"channel"`
+		Beacon  jsontext.Value `json:"beacon"`
+	}
+	if err := jsonv2.Unmarshal(raw, &probe); err != nil {
+		return "", false, err
+	}
+	if len(probe.Channel) > 0 {
+		if err := jsonv2.Unmarshal(probe.Channel, &channel); err != nil || channel == "" {
+			return "", false, fmt.Errorf("channel: %s is not \"web\" or \"mobile\"", probe.Channel)
+		}
+	}
+	return channel, len(probe.Beacon) > 0, nil
 }
 
 // DerivedID is the notification id of an event that has none: stable for the message, so a
@@ -182,11 +203,11 @@ func compact(raw json.RawMessage) json.RawMessage {
 	if len(raw) == 0 {
 		return nil
 	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
+	v := jsontext.Value(bytes.Clone(raw))
+	if v.Compact() != nil {
 		return raw
 	}
-	return buf.Bytes()
+	return json.RawMessage(v)
 }
 
 func firstNonEmpty(values ...string) string {
