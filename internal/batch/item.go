@@ -44,8 +44,9 @@ func (it *Item) Stale() bool { return it.stale != nil && it.stale() }
 func (it *Item) Size() int { return len(it.Notification.Body) }
 
 // ItemOverhead approximates the memory of an item besides its byte slices: the item, the
-// decoded notification and its envelope, the offsets entry and the closures.
-const ItemOverhead = 640
+// decoded notification and its envelope, the offsets entry, the closures, and the open batch
+// and timer of its session when it is alone in it (measured: about 1,100 bytes).
+const ItemOverhead = 1200
 
 // Footprint estimates the memory an item holds from fetch to outcome, which is what the
 // buffer budget bounds: the original message is kept for a possible dead-letter copy.

@@ -137,6 +137,13 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	return d, nil
 }
 
+// MemoryLimit is the Go runtime's soft memory limit for cfg: the buffer budget plus room for
+// fetch buffers, connections and the runtime. Near it the garbage collector works harder
+// instead of letting the heap double, so RSS follows the configured bounds.
+func MemoryLimit(cfg config.Config) int64 {
+	return cfg.Batch.MaxBufferedBytes + 256<<20
+}
+
 // Run consumes and delivers until ctx ends, then stops fetching, flushes, waits for work in
 // flight up to shutdown.timeout, commits what is done and leaves the group.
 func (d *Daemon) Run(ctx context.Context) error {
