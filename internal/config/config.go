@@ -139,8 +139,8 @@ func Default() Config {
 			EdgeURL:         "https://mboxedge{hint}.tt.omtrdc.net",
 			Channel:         "web",
 			Timeout:         10 * time.Second,
-			MaxConcurrency:  64,
-			MaxConnsPerHost: 64,
+			MaxConcurrency:  128,
+			MaxConnsPerHost: 128,
 			EdgeCacheSize:   1_000_000,
 			Retry: Retry{
 				InitialInterval: 200 * time.Millisecond,
