@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/notifierd/notifierd/internal/retry"
 )
 
@@ -93,7 +95,7 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 			ID string `json:"id"`
 		} `json:"notifications"`
 	}
-	if err := json.Unmarshal(payload, &decoded); err != nil {
+	if err := jsonv2.Unmarshal(payload, &decoded); err != nil { // unknown members are skipped
 		// A 200 we cannot read acknowledges nothing we can prove: retry it.
 		return nil, &Error{Status: resp.StatusCode, Message: "unreadable 200 response: " + err.Error(), Retryable: true, Reason: "bad_response"}
 	}
