@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/notifierd/notifierd/internal/kafkaread"
 )
 
 // Kafka is the bench's admin and producer access to the broker.
@@ -82,25 +84,11 @@ func (k *Kafka) DeleteTopics(ctx context.Context, names ...string) error {
 
 // EndOffsets returns each partition's high watermark.
 func (k *Kafka) EndOffsets(ctx context.Context, topic string, partitions int) (map[int]int64, error) {
-	reqs := make([]kafka.OffsetRequest, partitions)
-	for p := range reqs {
-		reqs[p] = kafka.LastOffsetOf(p)
+	ids := make([]int, partitions)
+	for p := range ids {
+		ids[p] = p
 	}
-	res, err := k.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int]int64, partitions)
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("partition %d: %w", po.Partition, po.Error)
-		}
-		out[po.Partition] = po.LastOffset
-	}
-	if len(out) != partitions {
-		return nil, fmt.Errorf("offsets of %d of %d partitions", len(out), partitions)
-	}
-	return out, nil
+	return kafkaread.EndOffsets(ctx, k.client, topic, ids)
 }
 
 // Produced describes what a producer wrote.

@@ -22,12 +22,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,6 +31,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/notifierd/notifierd/internal/kafkaread"
 )
 
 // EnvBroker names the environment variable holding a real broker's bootstrap address.
@@ -118,12 +116,9 @@ func Topic(t testing.TB, addr string, partitions int) string {
 
 	// A real broker publishes the new leaders in its metadata a moment before its partitions
 	// serve requests (NOT_LEADER_OR_FOLLOWER meanwhile): wait until every leader answers.
-	transport := newTransport()
-	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	if _, err := listOffsets(ctx, client, name, seq(partitions)); err != nil {
+	ctx, client, done := session(addr, deadline)
+	defer done()
+	if _, err := kafkaread.ListOffsets(ctx, client, name, seq(partitions)); err != nil {
 		t.Fatalf("kafkatest.Topic: %s not ready: %v", name, err)
 	}
 	return name
@@ -237,96 +232,13 @@ func (p fixedPartition) Balance(_ kafka.Message, partitions ...int) int {
 // Key, Value, Headers and Time are set.
 func ReadAll(t testing.TB, addr, topic string) []kafka.Message {
 	t.Helper()
-	transport := newTransport()
-	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-
-	parts, err := partitionIDs(ctx, client, topic)
+	ctx, client, done := session(addr, time.Now().Add(opTimeout))
+	defer done()
+	out, err := kafkaread.ReadAll(ctx, client, topic)
 	if err != nil {
 		t.Fatalf("kafkatest.ReadAll: %v", err)
 	}
-	listed, err := listOffsets(ctx, client, topic, parts)
-	if err != nil {
-		t.Fatalf("kafkatest.ReadAll: %v", err)
-	}
-	var out []kafka.Message
-	for _, po := range listed {
-		msgs, err := fetchRange(ctx, client, topic, po.Partition, po.FirstOffset, po.LastOffset)
-		if err != nil {
-			t.Fatalf("kafkatest.ReadAll: %v", err)
-		}
-		out = append(out, msgs...)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Partition != out[j].Partition {
-			return out[i].Partition < out[j].Partition
-		}
-		return out[i].Offset < out[j].Offset
-	})
 	return out
-}
-
-// fetchRange returns the messages of topic/partition with offsets in [from, to).
-func fetchRange(ctx context.Context, client *kafka.Client, topic string, partition int, from, to int64) ([]kafka.Message, error) {
-	var out []kafka.Message
-	for next := from; next < to; {
-		var res *kafka.FetchResponse
-		err := retry(ctx, func() (err error) {
-			res, err = client.Fetch(ctx, &kafka.FetchRequest{
-				Topic: topic, Partition: partition, Offset: next,
-				MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 500 * time.Millisecond,
-			})
-			if err == nil {
-				err = res.Error
-			}
-			return err
-		})
-		if err != nil {
-			return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, next, err)
-		}
-		for {
-			rec, err := res.Records.ReadRecord()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, next, err)
-			}
-			if rec.Offset < next || rec.Offset >= to {
-				continue // batches may start before the offset asked for
-			}
-			msg, err := toMessage(topic, partition, res.HighWatermark, rec)
-			if err != nil {
-				return nil, fmt.Errorf("fetch %s/%d at %d: %w", topic, partition, rec.Offset, err)
-			}
-			out = append(out, msg)
-			next = rec.Offset + 1
-		}
-	}
-	return out, nil
-}
-
-func toMessage(topic string, partition int, hwm int64, rec *kafka.Record) (kafka.Message, error) {
-	key, err := kafka.ReadAll(rec.Key)
-	if err != nil {
-		return kafka.Message{}, err
-	}
-	value, err := kafka.ReadAll(rec.Value)
-	if err != nil {
-		return kafka.Message{}, err
-	}
-	return kafka.Message{
-		Topic:         topic,
-		Partition:     partition,
-		Offset:        rec.Offset,
-		HighWaterMark: hwm,
-		Key:           key,
-		Value:         value,
-		Headers:       append([]kafka.Header(nil), rec.Headers...),
-		Time:          rec.Time,
-	}, nil
 }
 
 // CommittedOffsets returns the group's committed offset per partition for topic (-1 / missing when none).
@@ -334,116 +246,30 @@ func toMessage(topic string, partition int, hwm int64, rec *kafka.Record) (kafka
 // Every partition of the topic has an entry; it is -1 where the group has committed nothing.
 func CommittedOffsets(t testing.TB, addr, group, topic string) map[int]int64 {
 	t.Helper()
-	transport := newTransport()
-	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
-	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
-	defer cancel()
-
-	parts, err := partitionIDs(ctx, client, topic)
+	ctx, client, done := session(addr, time.Now().Add(opTimeout))
+	defer done()
+	parts, err := kafkaread.PartitionIDs(ctx, client, topic)
 	if err != nil {
 		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
 	}
-	out := make(map[int]int64, len(parts))
-	for _, p := range parts {
-		out[p] = -1
-	}
-	var res *kafka.OffsetFetchResponse
-	err = retry(ctx, func() (err error) {
-		res, err = client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-		if err == nil {
-			err = res.Error
-		}
-		return err
-	})
-	if errors.Is(err, kafka.GroupIdNotFound) {
-		return out // kfake's answer for a group that never committed; Kafka answers -1 offsets
-	}
+	out, err := kafkaread.CommittedOffsets(ctx, client, group, topic, parts)
 	if err != nil {
-		t.Fatalf("kafkatest.CommittedOffsets: group %s, topic %s: %v", group, topic, err)
-	}
-	for _, p := range res.Topics[topic] {
-		if p.Error != nil {
-			t.Fatalf("kafkatest.CommittedOffsets: group %s, %s/%d: %v", group, topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = p.CommittedOffset
+		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
 	}
 	return out
 }
 
-// listOffsets returns the first and last (high watermark) offsets of the given partitions of
-// topic, retrying while a partition is between leaders.
-func listOffsets(ctx context.Context, client *kafka.Client, topic string, partitions []int) ([]kafka.PartitionOffsets, error) {
-	reqs := make([]kafka.OffsetRequest, 0, 2*len(partitions))
-	for _, p := range partitions {
-		reqs = append(reqs, kafka.FirstOffsetOf(p), kafka.LastOffsetOf(p))
-	}
-	var out []kafka.PartitionOffsets
-	err := retry(ctx, func() error {
-		res, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-		if err != nil {
-			return err
-		}
-		out = res.Topics[topic]
-		for _, po := range out {
-			if po.Error != nil {
-				return fmt.Errorf("partition %d: %w", po.Partition, po.Error)
-			}
-		}
-		if len(out) != len(partitions) {
-			return fmt.Errorf("offsets for %d of %d partitions", len(out), len(partitions))
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list offsets of %s: %w", topic, err)
-	}
-	return out, nil
+// session returns a context ending at deadline and a client on a private transport; done
+// cancels the one and closes the other's connections.
+func session(addr string, deadline time.Time) (ctx context.Context, client *kafka.Client, done func()) {
+	transport := newTransport()
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	client = &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	return ctx, client, func() { cancel(); transport.CloseIdleConnections() }
 }
 
-// pause is how long retry (and Topic's metadata poll) waits between attempts.
+// pause is how long Topic's metadata poll waits between attempts.
 const pause = 50 * time.Millisecond
-
-// retry runs op until it succeeds, fails with an error Kafka does not call retriable
-// (kafka.Error.Temporary: leader changes, coordinators loading, metadata propagating...), or
-// ctx ends. Brokers give no notification for those states ending, hence the polling.
-func retry(ctx context.Context, op func() error) error {
-	for {
-		err := op()
-		var kerr kafka.Error
-		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (still failing at %v)", err, ctx.Err())
-		case <-time.After(pause):
-		}
-	}
-}
-
-// partitionIDs lists topic's partitions, sorted. It does not auto-create the topic.
-func partitionIDs(ctx context.Context, client *kafka.Client, topic string) ([]int, error) {
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, fmt.Errorf("metadata of %s: %w", topic, err)
-	}
-	for _, tm := range md.Topics {
-		if tm.Name != topic {
-			continue
-		}
-		if tm.Error != nil {
-			return nil, fmt.Errorf("metadata of %s: %w", topic, tm.Error)
-		}
-		ids := make([]int, 0, len(tm.Partitions))
-		for _, p := range tm.Partitions {
-			ids = append(ids, p.ID)
-		}
-		sort.Ints(ids)
-		return ids, nil
-	}
-	return nil, fmt.Errorf("metadata of %s: topic not found", topic)
-}
 
 // newTransport returns a private kafka-go transport; callers close it with
 // CloseIdleConnections so no connection or goroutine outlives the helper.
