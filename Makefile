@@ -1,7 +1,8 @@
 # notifierd developer entry points.
 #
 #   make test         go vet + go test -race against a real local Kafka (started and stopped
-#                     here if nothing listens on KAFKA_PORT yet)
+#                     here if nothing listens on KAFKA_PORT yet), after the deploy checks, the
+#                     SASL_SSL test and the short fault-injection suite (chaos-short)
 #   make kafka-start  start the local test broker (deploy/kafka/local-kafka.sh) and leave it up
 #   make kafka-stop   stop it
 #   make deploy-check install the pinned deploy tools (scripts/install-tools.sh, cached in
@@ -21,7 +22,7 @@ KAFKA := deploy/kafka/local-kafka.sh
 # If a broker already answers on KAFKA_PORT it is used and left running; otherwise one is
 # started for the run and stopped afterwards, whether the tests pass or not. If it cannot
 # start, the target fails: there is no fallback to the in-process fake here.
-test: deploy-check sasl-test
+test: deploy-check sasl-test chaos-short
 	@started=; \
 	if ! timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$(KAFKA_PORT)' 2>/dev/null; then \
 	  bash $(KAFKA) start || exit 1; \
@@ -68,3 +69,17 @@ bench:
 	@command -v kcat >/dev/null || apt-get install -y kcat || { apt-get update && apt-get install -y kcat; } || \
 	  echo "kcat could not be installed: its baseline will be skipped"
 	go run ./cmd/bench --broker 127.0.0.1:$(KAFKA_PORT) $(BENCH_FLAGS)
+
+# Fault-injection suite (cmd/chaos, internal/chaos): the notifierd binary as separate processes,
+# the Target simulator as a process, and a local Apache Kafka of the suite's own on 127.0.0.1:19092
+# (controller 19093, KAFKA_HOME_DIR .cache/chaos/kafka; started, and stopped and wiped afterwards,
+# unless it was already running), so its broker restarts never touch make test's broker.
+#   make chaos        the full suite (about 12 minutes); writes docs/RELIABILITY.md
+#   make chaos-short  the CI version (under 4 minutes on 2 cores); report in .cache/chaos/
+# Both exit non-zero if any event was lost or any check failed.
+.PHONY: chaos chaos-short
+chaos:
+	go run ./cmd/chaos --out docs/RELIABILITY.md
+
+chaos-short:
+	go run ./cmd/chaos --short --out .cache/chaos/RELIABILITY-short.md

@@ -1,0 +1,378 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Bed is one scenario's test bed: its own events topic, dead-letter topic and group (named
+// with the run id), its own simulator process, the notifierd processes it starts, and the
+// producer. Scenarios drive it; the suite settles the books afterwards (finish).
+type Bed struct {
+	Name       string
+	Short      bool
+	Dir        string // logs and configuration files of this scenario
+	Topic      string
+	DLQ        string
+	Group      string
+	Partitions int
+	Kafka      kafkaAdmin
+	Sim        *Sim
+	Config     DaemonConfig // what Start renders; scenarios adjust it first
+	Work       *Workload
+	Producer   *Producer
+	Rng        *rand.Rand
+	Result     *Result
+	Logf       func(format string, args ...any)
+	// DupCutoff, when set, is the moment after which no duplicate may originate: no id first
+	// acknowledged after it may be acknowledged twice (the last kill -9; DupCutoffWhat says so).
+	DupCutoff     time.Time
+	DupCutoffWhat string
+	// DupBound, when positive, is the most duplicates there may be: the work the kills
+	// handed back (DupBoundWhat says how it was measured).
+	DupBound     int
+	DupBoundWhat string
+
+	suite   *suite
+	procs   procSet
+	mu      sync.Mutex
+	daemons []*Notifierd
+	expect  map[*Notifierd]bool // processes the bed stopped or killed on purpose
+	started int
+}
+
+func newBed(ctx context.Context, s *suite, sc Scenario, res *Result) (*Bed, error) {
+	dir := filepath.Join(s.runDir, sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	base := "chaos-" + sc.Name + "-" + s.runID
+	b := &Bed{
+		Name: sc.Name, Short: s.opts.Short, Dir: dir,
+		Topic: base, DLQ: base + "-dlq", Group: base + "-group", Partitions: 12,
+		Kafka:  kafkaAdmin{addr: s.broker.Addr()},
+		Rng:    rand.New(rand.NewPCG(s.opts.Seed, hash64(sc.Name))),
+		Result: res, suite: s, expect: map[*Notifierd]bool{}, procs: procSet{root: s.opts.RepoRoot},
+		Logf: func(format string, args ...any) { s.logf("[%s] "+format, append([]any{sc.Name}, args...)...) },
+	}
+	b.Work = newWorkload(sc.Name+"-"+s.runID, rand.New(rand.NewPCG(s.opts.Seed, hash64(sc.Name+"/workload"))), 1000)
+	b.Producer = newProducer(s.broker.Addr(), b.Topic)
+	// From here on b is returned even on error, so the caller can close what was started.
+	if err := b.Kafka.CreateTopic(ctx, b.Topic, b.Partitions); err != nil {
+		return b, err
+	}
+	if err := b.Kafka.CreateTopic(ctx, b.DLQ, 3); err != nil {
+		return b, err
+	}
+	sim, err := startSim(ctx, &b.procs, s.bins.targetsim, filepath.Join(dir, "targetsim.log"))
+	if err != nil {
+		return b, err
+	}
+	b.Sim = sim
+	b.Config = defaultDaemonConfig()
+	b.Config.Brokers, b.Config.Topic, b.Config.Group, b.Config.DLQTopic = s.broker.Addr(), b.Topic, b.Group, b.DLQ
+	b.Config.SimURL = sim.URL
+	return b, nil
+}
+
+// Start starts a notifierd process with the bed's current Config.
+func (b *Bed) Start() (*Notifierd, error) {
+	b.mu.Lock()
+	b.started++
+	name := fmt.Sprintf("notifierd-%02d", b.started)
+	b.mu.Unlock()
+	raw, err := b.Config.yaml()
+	if err != nil {
+		return nil, err
+	}
+	cfg := filepath.Join(b.Dir, name+".yaml")
+	if err := os.WriteFile(cfg, raw, 0o644); err != nil {
+		return nil, err
+	}
+	n, err := startNotifierd(&b.procs, b.suite.bins.notifierd, name, cfg, filepath.Join(b.Dir, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.daemons = append(b.daemons, n)
+	b.mu.Unlock()
+	return n, nil
+}
+
+// StartReady starts a notifierd process and waits until it has joined the group.
+func (b *Bed) StartReady(ctx context.Context) (*Notifierd, error) {
+	n, err := b.Start()
+	if err != nil {
+		return nil, err
+	}
+	return n, n.WaitReady(ctx)
+}
+
+// Kill is kill -9.
+func (b *Bed) Kill(n *Notifierd) {
+	b.mu.Lock()
+	b.expect[n] = true
+	b.mu.Unlock()
+	n.Kill()
+}
+
+// Stop is a graceful stop (SIGTERM); it fails unless notifierd exits 0 within its shutdown
+// timeout plus a margin.
+func (b *Bed) Stop(n *Notifierd) error {
+	b.mu.Lock()
+	b.expect[n] = true
+	b.mu.Unlock()
+	return n.Stop(b.Config.ShutdownTimeout + 15*time.Second)
+}
+
+// Running returns the notifierd processes still running.
+func (b *Bed) Running() []*Notifierd {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []*Notifierd
+	for _, n := range b.daemons {
+		if n.Running() {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// StopAll stops every running notifierd gracefully, all at once.
+func (b *Bed) StopAll() error {
+	running := b.Running()
+	errs := make([]error, len(running))
+	var wg sync.WaitGroup
+	for i, n := range running {
+		wg.Go(func() { errs[i] = b.Stop(n) })
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Produce writes msgs now (retrying until written or ctx ends).
+func (b *Bed) Produce(ctx context.Context, msgs []Msg) error {
+	return b.Producer.Write(ctx, msgs)
+}
+
+// Stream produces the workload's stream at rate a second, in the background, until the
+// returned stop function is called; stop returns what was written.
+func (b *Bed) Stream(ctx context.Context, rate int) (stop func() ([]Msg, error)) {
+	quit := make(chan struct{})
+	type result struct {
+		msgs []Msg
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		msgs, err := b.Producer.Stream(ctx, rate, quit, b.Work.Next)
+		done <- result{msgs, err}
+	}()
+	var once sync.Once
+	var res result
+	return func() ([]Msg, error) {
+		once.Do(func() {
+			close(quit)
+			res = <-done
+		})
+		return res.msgs, res.err
+	}
+}
+
+// Settle waits until every message in the events topic has been acknowledged or
+// dead-lettered, and returns when that was first seen. The cheap counts (the simulator's
+// unique ids, the dead-letter topic's size) are polled; once they add up, the full
+// accounting confirms it, so duplicates cannot make a gap look settled.
+func (b *Bed) Settle(ctx context.Context) (time.Time, error) {
+	produced, err := b.Kafka.ReadProduced(ctx, b.Topic)
+	if err != nil {
+		return time.Time{}, err
+	}
+	wantIDs, wantDead := 0, 0
+	ids := map[string]bool{}
+	for _, p := range produced {
+		if p.Expect != ExpectAck {
+			wantDead++
+		} else if !ids[p.ID] {
+			ids[p.ID] = true
+			wantIDs++
+		}
+	}
+	b.Logf("settling: %d messages in the topic, %d ids to be acknowledged, %d to be dead-lettered", len(produced), wantIDs, wantDead)
+	var unique, dead int64
+	lastLog := time.Now()
+	for {
+		st, err1 := b.Sim.Stats(ctx)
+		total, err2 := b.Kafka.Total(ctx, b.DLQ)
+		if err1 == nil && err2 == nil {
+			unique, dead = st.Unique, total
+			if unique >= int64(wantIDs) && dead >= int64(wantDead) {
+				at := time.Now()
+				acks, err := b.Sim.Acks(ctx)
+				if err != nil {
+					return time.Time{}, err
+				}
+				letters, err := b.Kafka.ReadDeadLetters(ctx, b.DLQ, b.Topic)
+				if err != nil {
+					return time.Time{}, err
+				}
+				if t := Account(produced, AckCounts(acks), letters); t.Lost == 0 {
+					return at, nil
+				}
+			}
+		}
+		if time.Since(lastLog) > 10*time.Second {
+			b.Logf("settling: %d of %d ids acknowledged, %d of %d dead letters", unique, wantIDs, dead, wantDead)
+			lastLog = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("not settled at the bound: %d of %d ids acknowledged, %d of %d dead letters written: %w",
+				unique, wantIDs, dead, wantDead, errBound)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+var (
+	panicLine = regexp.MustCompile(`^(panic:|fatal error:)`)
+	warnLine  = regexp.MustCompile(`"level":"(warn|error)"`)
+)
+
+// finish stops what still runs, then settles the books: accounting of every produced
+// message, the commit invariant, processes that died on their own, panics in the logs.
+func (b *Bed) finish(ctx context.Context) {
+	res := b.Result
+	stopErr := b.StopAll()
+	if stopErr != nil {
+		res.Fail("graceful stop: %v", stopErr)
+	}
+	b.mu.Lock()
+	daemons := append([]*Notifierd(nil), b.daemons...)
+	b.mu.Unlock()
+	warnings := 0
+	for _, n := range daemons {
+		res.PeakRSS = max(res.PeakRSS, n.PeakRSS())
+		if !n.Running() && !b.expect[n] {
+			res.Fail("%s exited on its own (%v); see %s%s", n.Name, n.ExitErr(), n.Log, tail(n.LogPath, 5))
+		}
+		for _, l := range grepLog(n.LogPath, panicLine, 3) {
+			res.Fail("%s: %s (see %s)", n.Name, l, n.Log)
+		}
+		warnings += len(grepLog(n.LogPath, warnLine, 1<<30))
+	}
+	if warnings > 0 {
+		res.Note("notifierd logged %d warn/error lines over %d process(es) (logs in %s)", warnings, len(daemons), relTo(b.suite.opts.RepoRoot, b.Dir))
+	}
+
+	produced, err := b.Kafka.ReadProduced(ctx, b.Topic)
+	if err != nil {
+		res.Fail("reading the events topic back: %v", err)
+		return
+	}
+	acks, err := b.Sim.Acks(ctx)
+	if err != nil {
+		res.Fail("reading the simulator's record: %v", err)
+		return
+	}
+	letters, err := b.Kafka.ReadDeadLetters(ctx, b.DLQ, b.Topic)
+	if err != nil {
+		res.Fail("reading the dead-letter topic: %v", err)
+		return
+	}
+	t := Account(produced, AckCounts(acks), letters)
+	res.Tally = &t
+	if t.Lost > 0 {
+		res.Fail("%d event(s) LOST: neither acknowledged by Target nor dead-lettered", t.Lost)
+	}
+	if t.WrongOutcome > 0 {
+		res.Fail("%d event(s) with the wrong outcome (wrong dead-letter reason, or acknowledged/dead-lettered against expectation)", t.WrongOutcome)
+	}
+	if t.Unexpected > 0 {
+		res.Fail("%d acknowledgement(s) or dead letter(s) of events never produced", t.Unexpected)
+	}
+	if !res.DuplicatesAllowed && t.Duplicates() > 0 {
+		res.Fail("%d duplicate(s) where none may occur (no kill, rebalance or abrupt stop in this scenario)", t.Duplicates())
+	}
+	if b.DupBound > 0 {
+		if t.Duplicates() > b.DupBound {
+			res.Fail("%d duplicates, more than %s (%d)", t.Duplicates(), b.DupBoundWhat, b.DupBound)
+		} else {
+			res.Note("%d duplicates, within %s (%d)", t.Duplicates(), b.DupBoundWhat, b.DupBound)
+		}
+	}
+	if !b.DupCutoff.IsZero() && t.AckDuplicates > 0 {
+		// The simulator stamps an acknowledgement before its answer leaves, so an ack in
+		// flight at a kill may be stamped a moment after it: allow a second.
+		if late := LateDuplicates(produced, acks, b.DupCutoff.Add(time.Second)); len(late) > 0 {
+			res.Fail("%d duplicate(s) first acknowledged after %s, so not work in flight at a kill; e.g. %s",
+				len(late), b.DupCutoffWhat, strings.Join(late[:min(len(late), 5)], ", "))
+		} else {
+			res.Note("every duplicated id was first acknowledged before %s: duplicates came only from work in flight at a kill", b.DupCutoffWhat)
+		}
+	}
+	if stopErr != nil {
+		return // the commit invariant holds only after a graceful stop
+	}
+	committed, err := b.Kafka.Committed(ctx, b.Group, b.Topic)
+	if err != nil {
+		res.Fail("reading the group's committed offsets: %v", err)
+		return
+	}
+	end, err := b.Kafka.EndOffsets(ctx, b.Topic)
+	if err != nil {
+		res.Fail("reading the end offsets: %v", err)
+		return
+	}
+	if gaps := CommitGaps(committed, end); len(gaps) > 0 {
+		res.Fail("commit invariant: after the final graceful stop the committed offsets differ from the end offsets: %s", strings.Join(gaps, "; "))
+	} else {
+		res.Note("commit invariant held: after the final graceful stop the group's committed offsets equal the end offsets of all %d partitions", len(end))
+	}
+}
+
+// close kills whatever still runs (the simulator, and notifierd after a failure).
+func (b *Bed) close() {
+	_ = b.Producer.Close()
+	if b.Sim != nil && b.Sim.Running() {
+		_ = b.Sim.Stop(5 * time.Second)
+	}
+	if killed := b.procs.killAll(); len(killed) > 0 {
+		b.Logf("killed leftover processes: %s", strings.Join(killed, ", "))
+	}
+}
+
+// committedTotal sums the group's committed offsets (partitions without a commit count 0).
+func (b *Bed) committedTotal(ctx context.Context) (int64, error) {
+	committed, err := b.Kafka.Committed(ctx, b.Group, b.Topic)
+	var n int64
+	for _, c := range committed {
+		n += max(c, 0)
+	}
+	return n, err
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// between returns a random duration in [lo, hi).
+func (b *Bed) between(lo, hi time.Duration) time.Duration {
+	return lo + time.Duration(b.Rng.Int64N(int64(hi-lo)))
+}

@@ -1,0 +1,81 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Scenario 7: the fuzz targets of the event decoder and the Target cookie parser, each for
+// a fixed time (10 s short, 60 s full), both at once with one worker each (so the two fit
+// the time of one on a two-core machine). A failing input is written by go test under the
+// package's testdata/fuzz and named in the failure.
+var fuzzScenario = Scenario{
+	Name: "fuzz", Title: "fuzz: event decoder and cookie parser",
+	Short: 3 * time.Minute, Full: 6 * time.Minute,
+	NoBed: true,
+	Run:   runFuzz,
+}
+
+// FuzzTargets are the fuzz tests the suite runs: package and function.
+var FuzzTargets = []struct{ Pkg, Func string }{
+	{"./internal/event", "FuzzDecode"},
+	{"./pkg/notify", "FuzzParseTargetCookie"},
+}
+
+var (
+	fuzzProgress = regexp.MustCompile(`fuzz: elapsed: \d+s, execs: (\d+)`)
+	fuzzFailure  = regexp.MustCompile(`(?m)^.*(Failing input written to|--- FAIL|panic:).*$`)
+)
+
+func runFuzz(ctx context.Context, b *Bed) error {
+	fuzztime := b.pick(10*time.Second, 60*time.Second)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, ft := range FuzzTargets {
+		wg.Go(func() {
+			execs, took, err := fuzzOne(ctx, b, ft.Pkg, ft.Func, fuzztime)
+			mu.Lock()
+			defer mu.Unlock()
+			b.Result.FuzzExecs += execs
+			if err != nil {
+				b.Result.Fail("%s (%s): %v", ft.Func, ft.Pkg, err)
+				return
+			}
+			b.Result.Note("%s in %s: %d inputs in %s of fuzzing (%s with the build), no failure",
+				ft.Func, ft.Pkg, execs, fuzztime, took.Round(time.Second))
+		})
+	}
+	wg.Wait()
+	b.Result.Note("command per target: go test -run '^$' -fuzz '^<Func>$' -fuzztime %s -fuzzminimizetime 2s -parallel 1 <pkg> (the default minimisation budget of 60 s per new interesting input leaves a short run idle most of the time)", fuzztime)
+	return nil
+}
+
+func fuzzOne(ctx context.Context, b *Bed, pkg, fn string, fuzztime time.Duration) (int64, time.Duration, error) {
+	start := time.Now()
+	logPath := filepath.Join(b.Dir, fn+".log")
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+fn+"$", "-fuzztime", fuzztime.String(), "-fuzzminimizetime", "2s", "-parallel", "1", pkg)
+	cmd.Dir = b.suite.opts.RepoRoot
+	out, err := cmd.CombinedOutput()
+	_ = os.WriteFile(logPath, out, 0o644)
+	var execs int64
+	if m := fuzzProgress.FindAllSubmatch(out, -1); len(m) > 0 {
+		execs, _ = strconv.ParseInt(string(m[len(m)-1][1]), 10, 64)
+	}
+	b.Logf("%s: %d inputs, %s", fn, execs, time.Since(start).Round(time.Second))
+	if err != nil {
+		detail := fuzzFailure.FindAll(out, 5)
+		msg := fmt.Sprintf("go test -fuzz failed: %v (output in %s)", err, relTo(b.suite.opts.RepoRoot, logPath))
+		for _, d := range detail {
+			msg += "; " + string(d)
+		}
+		return execs, time.Since(start), fmt.Errorf("%s", msg)
+	}
+	return execs, time.Since(start), nil
+}

@@ -1,0 +1,248 @@
+package chaos
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/notifierd/notifierd/pkg/notify"
+)
+
+// Msg is one message to produce, with what must become of it.
+type Msg struct {
+	Key    string
+	Value  []byte
+	ID     string // unique per produced message
+	Expect string // ExpectAck or a dead-letter reason
+}
+
+func (m Msg) kafka() kafka.Message {
+	return kafka.Message{
+		Key:   []byte(m.Key),
+		Value: m.Value,
+		Headers: []kafka.Header{
+			{Key: HeaderID, Value: []byte(m.ID)},
+			{Key: HeaderExpect, Value: []byte(m.Expect)},
+		},
+	}
+}
+
+// Workload makes the events of one scenario: ids unique to the run, spread over many
+// sessions, each session with its own visitor, some routed to an edge by their tntId.
+type Workload struct {
+	prefix   string // scenario and run id: ids and sessions never collide across runs
+	rng      *rand.Rand
+	sessions int
+	padding  int // bytes of parameters added to each good event (memory scenario)
+	badEvery int // one bad event (cycling through badSprinkle) every badEvery messages; 0: none
+
+	mu  sync.Mutex
+	seq int
+}
+
+func newWorkload(prefix string, rng *rand.Rand, sessions int) *Workload {
+	return &Workload{prefix: prefix, rng: rng, sessions: sessions}
+}
+
+func (w *Workload) session(i int) (session, tntID string) {
+	session = fmt.Sprintf("%s-s%05d", w.prefix, i)
+	tntID = fmt.Sprintf("v%x-%05d", hash64(w.prefix), i)
+	if i%4 == 0 { // `<uuid>.<hint>_<node>`: routed to edge 34 or 35
+		tntID = fmt.Sprintf("%032x.%d_0", hash64(session), 34+i%8/4)
+	}
+	return session, tntID
+}
+
+// Good returns a valid event of a random session.
+func (w *Workload) Good() Msg {
+	w.mu.Lock()
+	w.seq++
+	n := w.seq
+	s := w.rng.IntN(w.sessions)
+	click := w.rng.IntN(4) == 0
+	w.mu.Unlock()
+	return w.good(n, s, click, "")
+}
+
+func (w *Workload) good(n, s int, click bool, token string) Msg {
+	session, tnt := w.session(s)
+	id := fmt.Sprintf("%s-%07d", w.prefix, n)
+	if token == "" {
+		token = "tok-" + id
+	}
+	ev := notify.Event{
+		ID: id, Type: notify.TypeDisplay, Timestamp: time.Now().UnixMilli(), SessionID: session, TntID: tnt,
+		Mbox: &notify.Mbox{Name: "chaos-mbox", State: "state-" + id}, Tokens: []string{token},
+	}
+	if click {
+		ev.Type = notify.TypeClick
+	}
+	if w.padding > 0 {
+		ev.Parameters = map[string]string{"padding": strings.Repeat("p", w.padding)}
+	}
+	value, err := json.Marshal(ev)
+	if err != nil {
+		panic(err) // a notify.Event always marshals
+	}
+	return Msg{Key: session, Value: value, ID: id, Expect: ExpectAck}
+}
+
+// Next returns the next message of a stream: good events, with a bad one every badEvery.
+// A stream has one producer goroutine, so reading seq and taking it need not be atomic.
+func (w *Workload) Next() Msg {
+	w.mu.Lock()
+	n := w.seq + 1
+	w.mu.Unlock()
+	if w.badEvery > 0 && n%w.badEvery == 0 {
+		k := badSprinkle[(n/w.badEvery)%len(badSprinkle)]
+		return w.Bad(k)
+	}
+	return w.Good()
+}
+
+// Bad returns a message of the given bad kind, keyed by a random session so that it sits
+// between good events of the same partitions.
+func (w *Workload) Bad(k BadKind) Msg {
+	w.mu.Lock()
+	w.seq++
+	n := w.seq
+	s := w.rng.IntN(w.sessions)
+	w.mu.Unlock()
+	session, tnt := w.session(s)
+	id := fmt.Sprintf("%s-%07d-%s", w.prefix, n, k.Name)
+	if k.Make == nil { // a good event Target rejects (its token is one of the simulator's bad tokens)
+		m := w.good(n, s, false, badToken)
+		m.ID, m.Expect = id, k.Reason
+		return m
+	}
+	return Msg{Key: session, Value: k.Make(id, session, tnt), ID: id, Expect: k.Reason}
+}
+
+// Producer writes messages keyed by session (murmur2, as Kafka's Java client would), with
+// acks from all replicas, retrying a failed write until it succeeds or ctx ends. A retried
+// write may append its batch twice (the first attempt succeeded but its answer was lost):
+// accounting treats each copy as a message of its own.
+type Producer struct {
+	w       *kafka.Writer
+	written atomic.Int64
+	retries atomic.Int64
+	lastErr atomic.Value // string
+}
+
+func newProducer(addr, topic string) *Producer {
+	return &Producer{w: &kafka.Writer{
+		Addr:         kafka.TCP(addr),
+		Topic:        topic,
+		Balancer:     &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll,
+		BatchSize:    1000,
+		BatchBytes:   16 << 20,
+		BatchTimeout: 2 * time.Millisecond,
+		MaxAttempts:  3,
+		Transport: &kafka.Transport{
+			Dial:        (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
+			ClientID:    "notifierd-chaos-producer",
+			MetadataTTL: 2 * time.Second,
+		},
+	}}
+}
+
+// Write writes msgs, retrying until they are all written or ctx ends.
+func (p *Producer) Write(ctx context.Context, msgs []Msg) error {
+	km := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		km[i] = m.kafka()
+	}
+	for {
+		err := p.w.WriteMessages(ctx, km...)
+		if err == nil {
+			p.written.Add(int64(len(msgs)))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("producing: %w (last error: %v)", ctx.Err(), err)
+		}
+		p.retries.Add(1)
+		p.lastErr.Store(err.Error())
+		// Only the messages that failed are written again.
+		var werrs kafka.WriteErrors
+		if errors.As(err, &werrs) && len(werrs) == len(km) {
+			var again []kafka.Message
+			for i, e := range werrs {
+				if e != nil {
+					again = append(again, km[i])
+				} else {
+					p.written.Add(1)
+				}
+			}
+			km = again
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// Stream produces next() at rate messages a second until stop is closed or ctx ends, and
+// returns the messages it wrote.
+func (p *Producer) Stream(ctx context.Context, rate int, stop <-chan struct{}, next func() Msg) ([]Msg, error) {
+	const tick = 100 * time.Millisecond
+	per := max(rate*int(tick)/int(time.Second), 1)
+	var all []Msg
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return all, nil
+		case <-ctx.Done():
+			return all, ctx.Err()
+		case <-t.C:
+		}
+		chunk := make([]Msg, per)
+		for i := range chunk {
+			chunk[i] = next()
+		}
+		if err := p.Write(ctx, chunk); err != nil {
+			return all, err
+		}
+		all = append(all, chunk...)
+	}
+}
+
+// Close flushes and closes the writer.
+func (p *Producer) Close() error { return p.w.Close() }
+
+// Written counts the messages the broker acknowledged.
+func (p *Producer) Written() int64 { return p.written.Load() }
+
+// expectedOutcomes counts the distinct ids to be acknowledged and the messages to be
+// dead-lettered among msgs.
+func expectedOutcomes(msgs []Msg) (acks, dead int) {
+	for _, m := range msgs {
+		if m.Expect == ExpectAck {
+			acks++
+		} else {
+			dead++
+		}
+	}
+	return acks, dead
+}
+
+func hash64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
