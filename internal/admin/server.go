@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,9 +23,15 @@ type Probes struct {
 	Healthy func() error // nil when healthy; the error says why not
 }
 
-// Handler returns the admin mux.
-func Handler(g prometheus.Gatherer, p Probes) http.Handler {
+// Handler returns the admin mux; withPprof adds Go's profiler under /debug/pprof/.
+func Handler(g prometheus.Gatherer, p Probes, withPprof bool) http.Handler {
 	mux := http.NewServeMux()
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := p.Healthy(); err != nil {

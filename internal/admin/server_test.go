@@ -16,7 +16,7 @@ func TestProbes(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "notifierd_test_total", Help: "x"})
 	reg.MustRegister(c)
 	ready, healthErr := false, error(nil)
-	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() bool { return ready }, Healthy: func() error { return healthErr }}))
+	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() bool { return ready }, Healthy: func() error { return healthErr }}, false))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -44,5 +44,21 @@ func TestProbes(t *testing.T) {
 	}
 	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "notifierd_test_total") {
 		t.Errorf("/metrics = %d without the registry's metrics", code)
+	}
+}
+
+func TestPprofOnlyWhenAsked(t *testing.T) {
+	probes := Probes{Ready: func() bool { return true }, Healthy: func() error { return nil }}
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(Handler(prometheus.NewRegistry(), probes, on))
+		resp, err := http.Get(srv.URL + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		if want := map[bool]int{false: 404, true: 200}[on]; resp.StatusCode != want {
+			t.Errorf("pprof %v: /debug/pprof/ = %d, want %d", on, resp.StatusCode, want)
+		}
 	}
 }

@@ -31,6 +31,7 @@ type Kafka struct {
 	SessionTimeout    time.Duration `yaml:"sessionTimeout"`
 	RebalanceTimeout  time.Duration `yaml:"rebalanceTimeout"`
 	HeartbeatInterval time.Duration `yaml:"heartbeatInterval"`
+	RequestTimeout    time.Duration `yaml:"requestTimeout"` // group coordinator requests (join, sync, heartbeat, commit)
 	MaxFetchBytes     int           `yaml:"maxFetchBytes"`
 	TLS               TLS           `yaml:"tls"`
 	SASL              SASL          `yaml:"sasl"`
@@ -99,6 +100,7 @@ type Shutdown struct {
 type Admin struct {
 	Listen       string        `yaml:"listen"`
 	StallTimeout time.Duration `yaml:"stallTimeout"`
+	Pprof        bool          `yaml:"pprof"` // serve /debug/pprof/ for profiling
 }
 
 // Log configures the zap logger.
@@ -131,6 +133,7 @@ func Default() Config {
 			SessionTimeout:    30 * time.Second,
 			RebalanceTimeout:  30 * time.Second,
 			HeartbeatInterval: 3 * time.Second,
+			RequestTimeout:    10 * time.Second,
 			MaxFetchBytes:     1 << 20, // per partition fetch: kept small, it is memory outside the buffer budget
 		},
 		Target: Target{

@@ -26,6 +26,7 @@ func (c *Config) Validate() error {
 		{"kafka.sessionTimeout", c.Kafka.SessionTimeout >= time.Second, "must be at least 1s"},
 		{"kafka.rebalanceTimeout", c.Kafka.RebalanceTimeout >= time.Second, "must be at least 1s"},
 		{"kafka.heartbeatInterval", c.Kafka.HeartbeatInterval > 0 && c.Kafka.HeartbeatInterval < c.Kafka.SessionTimeout, "must be positive and below kafka.sessionTimeout"},
+		{"kafka.requestTimeout", c.Kafka.RequestTimeout >= time.Second, "must be at least 1s"},
 		{"kafka.maxFetchBytes", c.Kafka.MaxFetchBytes >= c.Events.MaxBytes, "must be at least events.maxBytes"},
 		{"kafka.sasl.mechanism", oneOf(c.Kafka.SASL.Mechanism, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
 		{"kafka.sasl.username", c.Kafka.SASL.Mechanism == "" || c.Kafka.SASL.Username != "", "required with kafka.sasl.mechanism"},

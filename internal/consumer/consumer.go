@@ -39,6 +39,7 @@ type Config struct {
 	SessionTimeout    time.Duration
 	RebalanceTimeout  time.Duration
 	HeartbeatInterval time.Duration
+	RequestTimeout    time.Duration // coordinator requests; kafka-go's 5 s default ends generations on a busy host
 	MaxFetchBytes     int
 }
 
@@ -92,6 +93,7 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 		SessionTimeout:    c.cfg.SessionTimeout,
 		RebalanceTimeout:  c.cfg.RebalanceTimeout,
 		HeartbeatInterval: c.cfg.HeartbeatInterval,
+		Timeout:           c.cfg.RequestTimeout,
 		JoinGroupBackoff:  time.Second,
 		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { c.log.Sugar().Warnf(msg, args...) }),
 	})

@@ -131,6 +131,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		SessionTimeout:    cfg.Kafka.SessionTimeout,
 		RebalanceTimeout:  cfg.Kafka.RebalanceTimeout,
 		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
+		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
 	}, d.handle, d.batcher.Flush, d.metrics, log)
 	d.lastProgress.Store(time.Now().UnixNano())
@@ -178,7 +179,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Go(func() { d.dlqWriter.Run(base) })
 	adminErr := make(chan error, 1)
 	if adminLn != nil {
-		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Joined, Healthy: d.healthy})
+		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Joined, Healthy: d.healthy}, d.cfg.Admin.Pprof)
 		wg.Go(func() { adminErr <- admin.Serve(base, adminLn, h, d.log) })
 	}
 
