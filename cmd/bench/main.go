@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/bench"
+	"github.com/notifierd/notifierd/internal/repo"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -62,7 +63,7 @@ func run(args []string, stderr io.Writer) int {
 	if *fromJSON != "" {
 		return render(*fromJSON, *out, stderr)
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
@@ -225,23 +226,6 @@ func brokerPID(root string) int {
 		return 0
 	}
 	return pid
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("run it inside the notifierd repository (no go.mod found)")
-		}
-		dir = parent
-	}
 }
 
 func floats(s string) ([]float64, error) {

@@ -14,7 +14,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,6 +26,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/chaos"
+	"github.com/notifierd/notifierd/internal/repo"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -47,7 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "chaos: unexpected arguments %q\n", fs.Args())
 		return 2
 	}
-	root, err := repoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		fmt.Fprintln(stderr, "chaos:", err)
 		return 2
@@ -112,22 +112,4 @@ func containsSeed(args []string) bool {
 		}
 	}
 	return false
-}
-
-// repoRoot is the module root: the nearest directory upwards with go.mod.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the notifierd module (no go.mod above the working directory)")
-		}
-		dir = parent
-	}
 }

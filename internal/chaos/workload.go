@@ -226,19 +226,6 @@ func (p *Producer) Close() error { return p.w.Close() }
 // Written counts the messages the broker acknowledged.
 func (p *Producer) Written() int64 { return p.written.Load() }
 
-// expectedOutcomes counts the distinct ids to be acknowledged and the messages to be
-// dead-lettered among msgs.
-func expectedOutcomes(msgs []Msg) (acks, dead int) {
-	for _, m := range msgs {
-		if m.Expect == ExpectAck {
-			acks++
-		} else {
-			dead++
-		}
-	}
-	return acks, dead
-}
-
 func hash64(s string) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {

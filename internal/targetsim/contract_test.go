@@ -20,6 +20,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/notifierd/notifierd/internal/repo"
 )
 
 // The contract test holds the simulator against Adobe's own OpenAPI spec of the
@@ -31,19 +33,9 @@ import (
 // the nearest directory upward with a go.mod.
 func specDir(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	dir, err := repo.Root()
 	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("no go.mod above the package: cannot locate shared/target-openapi, contract not checked")
-		}
-		dir = parent
+		t.Skipf("cannot locate shared/target-openapi, contract not checked: %v", err)
 	}
 	spec := filepath.Join(dir, "..", "shared", "target-openapi")
 	if _, err := os.Stat(filepath.Join(spec, "delivery", "api.yaml")); errors.Is(err, fs.ErrNotExist) {
