@@ -41,6 +41,7 @@ type DaemonSpec struct {
 	MaxBufferedEvents              int   // 0: default
 	MaxBufferedBytes               int64 // 0: default
 	MaxInFlightPerPartition        int   // 0: default
+	Pprof                          bool  // admin.pprof, for a CPU profile of the run
 }
 
 // Config is the daemon's configuration for the spec, validated, with the admin endpoint
@@ -68,6 +69,7 @@ func (s DaemonSpec) Config(adminAddr string) (config.Config, error) {
 	}
 	c.Shutdown.Timeout = ShutdownTimeout
 	c.Admin.Listen = adminAddr
+	c.Admin.Pprof = s.Pprof
 	return c, c.Validate()
 }
 

@@ -16,6 +16,7 @@ type daemonRun struct {
 	bound     time.Duration // how long to wait for every acknowledgement
 	produced  *Produced     // the topic's data set (drain runs)
 	partialOK bool          // a time-bounded run (sweep): report the rate over what was acknowledged
+	profile   bool          // take a CPU profile of the daemon while it runs (Results.Profile)
 
 	// Paced runs: the daemon starts on an empty topic and pace produces into it.
 	pace func(ctx context.Context) (*Produced, error)
@@ -48,7 +49,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	}
 	d, err := StartDaemon(b.bin, filepath.Join(b.dir, r.name), DaemonSpec{
 		Broker: b.opt.Broker, Topic: r.topic, Group: b.runID + "-" + r.name, DLQTopic: b.dlq,
-		SimURL: sim.URL, Linger: b.opt.Linger, MaxNotifications: maxNotes,
+		SimURL: sim.URL, Linger: b.opt.Linger, MaxNotifications: maxNotes, Pprof: r.profile,
 	})
 	if err != nil {
 		return nil, err
@@ -73,6 +74,11 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	bench0, broker0 := SelfCPU(), b.brokerCPU()
 	busy0, total0 := MachineCPU()
 	m0, _ := d.Metrics()
+	profiled := make(chan error, 1)
+	profilePath := filepath.Join(b.dir, r.name, "cpu.pprof")
+	if r.profile {
+		go func() { profiled <- d.CaptureProfile(ctx, ProfileSeconds, profilePath) }()
+	}
 	if r.pace != nil {
 		if produced, err = r.pace(ctx); err != nil {
 			return nil, err
@@ -92,6 +98,16 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	metrics, err := d.Metrics()
 	if err != nil {
 		b.note("%s: scraping /metrics: %v", r.name, err)
+	}
+	if r.profile {
+		// The profile may outlast a short run; the daemon must live until it is written.
+		if err := <-profiled; err != nil {
+			b.note("%s: %v", r.name, err)
+		} else if top, err := ProfileTop(ctx, b.bin, profilePath, 40); err != nil {
+			b.note("%s: %v", r.name, err)
+		} else {
+			b.res.Profile = top
+		}
 	}
 	if d.Exited() {
 		return nil, fmt.Errorf("notifierd exited during the run (log in %s)", filepath.Join(b.dir, r.name))

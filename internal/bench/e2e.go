@@ -14,7 +14,7 @@ func (b *Bench) e2e(ctx context.Context, latencyMs int) error {
 	b.logf("notifierd, %d ms simulator latency: draining %d events", latencyMs, b.mainData.Count())
 	drain, err := b.runDaemon(ctx, daemonRun{
 		name: fmt.Sprintf("e2e-%dms-drain", latencyMs), topic: b.main, latency: latency,
-		bound: b.opt.RunTimeout, produced: b.mainData,
+		bound: b.opt.RunTimeout, produced: b.mainData, profile: latencyMs == 0,
 	})
 	if err != nil {
 		return err

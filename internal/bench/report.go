@@ -137,9 +137,13 @@ func Render(r *Results) string {
 	}
 
 	p("## Profiling\n\n")
-	p("The daemon has no pprof endpoint, and the bench does not change it. Profile the hot path with the packages' Go benchmarks, e.g.\n\n")
-	p("```sh\ngo test -run '^$' -bench . -benchmem -cpuprofile cpu.out ./internal/event\ngo tool pprof -top cpu.out\n```\n\n")
-	p("(likewise `-memprofile` and the benchmarks of `internal/batch`, `internal/delivery` as they are added). The user/system split above comes from `/proc/PID/stat`; a system share near or above the user share points at syscalls (small fetches, one write per request) rather than at encoding.\n\n")
+	if r.Profile != "" {
+		p("A %d s CPU profile of the daemon during the 0 ms backlog drain, taken from its `/debug/pprof/` (`admin.pprof: true`), by cumulative time:\n\n", ProfileSeconds)
+		p("```\n%s\n```\n\n", r.Profile)
+	}
+	p("The profile file and the daemon's log stay under `.cache/bench/`; open it with `go tool pprof -http :8080 .cache/bench/notifierd .cache/bench/<run>/e2e-0ms-drain/cpu.pprof`. ")
+	p("The hot path also has Go benchmarks: `go test -run '^$' -bench . -benchmem ./internal/event ./internal/delivery ./internal/daemon`. ")
+	p("The user/system split above comes from `/proc/PID/stat`; a large system share points at syscalls (small fetches, one write per request) rather than at encoding.\n\n")
 
 	if notes := append(slices.Clone(r.Notes), derivedNotes(r)...); len(notes) > 0 {
 		p("## Notes from this run\n\n")

@@ -18,6 +18,10 @@ type Results struct {
 	Mem   *MemoryRun
 	Sweep []SweepPoint
 
+	// Profile is the top of a CPU profile of the daemon during the 0 ms drain
+	// (go tool pprof -top), empty when none was taken.
+	Profile string
+
 	Notes []string // what was skipped or went wrong
 }
 

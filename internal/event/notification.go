@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"strings"
 
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -66,22 +64,4 @@ func (e *Envelope) computeKey() string {
 	b.WriteByte(0)
 	b.Write(e.Analytics)
 	return b.String()
-}
-
-// wireNotification is rendered with JSON v2, where omitzero (not omitempty) keeps an empty
-// pageLoad object: `"pageLoad":{}` is meaningful.
-type wireNotification struct {
-	ID                string            `json:"id"`
-	Type              string            `json:"type"`
-	Timestamp         int64             `json:"timestamp"`
-	ImpressionID      string            `json:"impressionId,omitzero"`
-	Tokens            []string          `json:"tokens"`
-	Mbox              *notify.Mbox      `json:"mbox,omitzero"`
-	View              *notify.View      `json:"view,omitzero"`
-	PageLoad          *notify.PageLoad  `json:"pageLoad,omitzero"`
-	Address           *notify.Address   `json:"address,omitzero"`
-	Parameters        map[string]string `json:"parameters,omitzero"`
-	ProfileParameters map[string]string `json:"profileParameters,omitzero"`
-	Order             jsontext.Value    `json:"order,omitzero"`
-	Product           jsontext.Value    `json:"product,omitzero"`
 }
