@@ -37,11 +37,20 @@ type Batcher struct {
 
 	mu   sync.Mutex
 	open map[string]*openBatch
+	// opened lists open batches oldest first. Every batch lingers equally long, so this is
+	// also deadline order and one timer, armed for the head, serves them all: a timer per
+	// batch cost about 130 bytes for every open session. Batches closed early stay in the
+	// list until they reach its head.
+	opened []*openBatch
+	head   int // opened[:head] are gone
+	timer  *time.Timer
 }
 
 type openBatch struct {
-	batch *Batch
-	timer *time.Timer
+	key      string
+	batch    *Batch
+	deadline time.Time
+	closed   bool
 }
 
 // New returns a batcher that passes every finished batch to flush.
@@ -59,16 +68,19 @@ func (b *Batcher) Add(it *Item) {
 	ob := b.open[key]
 	if ob != nil && b.cfg.MaxBytes > 0 && ob.batch.Bytes+size > b.cfg.MaxBytes {
 		ob.batch.Trigger = TriggerBytes
-		b.closeLocked(key, ob) // this item would overflow the byte bound: send what is there
+		b.closeLocked(ob) // this item would overflow the byte bound: send what is there
 		b.mu.Unlock()
 		b.flush(ob.batch)
 		b.mu.Lock()
 		ob = b.open[key]
 	}
 	if ob == nil {
-		ob = &openBatch{batch: &Batch{Envelope: env}}
+		ob = &openBatch{key: key, batch: &Batch{Envelope: env}, deadline: time.Now().Add(b.cfg.Linger)}
 		b.open[key] = ob
-		ob.timer = time.AfterFunc(b.cfg.Linger, func() { b.expire(key, ob) })
+		b.opened = append(b.opened, ob)
+		if b.head == len(b.opened)-1 { // the only one waiting: nothing armed the timer
+			b.armLocked(b.cfg.Linger)
+		}
 	}
 	ob.batch.Items = append(ob.batch.Items, it)
 	ob.batch.Bytes += size
@@ -82,7 +94,7 @@ func (b *Batcher) Add(it *Item) {
 		full = false
 	}
 	if full {
-		b.closeLocked(key, ob)
+		b.closeLocked(ob)
 	}
 	b.mu.Unlock()
 	if full {
@@ -90,21 +102,56 @@ func (b *Batcher) Add(it *Item) {
 	}
 }
 
-func (b *Batcher) expire(key string, ob *openBatch) {
-	b.mu.Lock()
-	if b.open[key] != ob {
-		b.mu.Unlock()
-		return // already flushed as full, or by Flush
+func (b *Batcher) armLocked(wait time.Duration) {
+	if b.timer == nil {
+		b.timer = time.AfterFunc(wait, b.expire)
+		return
 	}
-	ob.batch.Trigger = TriggerLinger
-	b.closeLocked(key, ob)
-	b.mu.Unlock()
-	b.flush(ob.batch)
+	b.timer.Reset(wait)
 }
 
-func (b *Batcher) closeLocked(key string, ob *openBatch) {
-	ob.timer.Stop()
-	delete(b.open, key)
+// expire flushes the batches whose linger is over and arms the timer for the next one.
+func (b *Batcher) expire() {
+	var due []*Batch
+	b.mu.Lock()
+	now := time.Now()
+	for b.head < len(b.opened) {
+		ob := b.opened[b.head]
+		if !ob.closed && ob.deadline.After(now) {
+			b.armLocked(ob.deadline.Sub(now))
+			break
+		}
+		b.opened[b.head] = nil
+		b.head++
+		if !ob.closed {
+			ob.batch.Trigger = TriggerLinger
+			b.closeLocked(ob)
+			due = append(due, ob.batch)
+		}
+	}
+	b.compactLocked()
+	b.mu.Unlock()
+	for _, batch := range due {
+		b.flush(batch)
+	}
+}
+
+// compactLocked drops the consumed front of the list once it is most of it.
+func (b *Batcher) compactLocked() {
+	if b.head == len(b.opened) {
+		b.opened, b.head = b.opened[:0], 0
+		return
+	}
+	if b.head > 1024 && b.head > len(b.opened)/2 {
+		n := copy(b.opened, b.opened[b.head:])
+		clear(b.opened[n:])
+		b.opened, b.head = b.opened[:n], 0
+	}
+}
+
+func (b *Batcher) closeLocked(ob *openBatch) {
+	ob.closed = true
+	delete(b.open, ob.key)
 }
 
 // Flush hands on every open batch now: on partition revoke and on shutdown nothing waits
@@ -112,10 +159,17 @@ func (b *Batcher) closeLocked(key string, ob *openBatch) {
 func (b *Batcher) Flush() {
 	b.mu.Lock()
 	batches := make([]*Batch, 0, len(b.open))
-	for key, ob := range b.open {
-		ob.batch.Trigger = TriggerFlush
-		b.closeLocked(key, ob)
-		batches = append(batches, ob.batch)
+	for _, ob := range b.opened[b.head:] {
+		if !ob.closed {
+			ob.batch.Trigger = TriggerFlush
+			b.closeLocked(ob)
+			batches = append(batches, ob.batch)
+		}
+	}
+	clear(b.opened)
+	b.opened, b.head = b.opened[:0], 0
+	if b.timer != nil {
+		b.timer.Stop()
 	}
 	b.mu.Unlock()
 	for _, batch := range batches {

@@ -71,6 +71,49 @@ func TestLingerGroupsASession(t *testing.T) {
 	}
 }
 
+// TestOneTimerServesEveryBatch: batches closed early are not flushed again at their
+// deadline, the rest expire in the order they opened, and the timer is armed again once
+// everything that waited has gone.
+func TestOneTimerServesEveryBatch(t *testing.T) {
+	flush, out := collect()
+	b := New(Config{MaxNotifications: 2, Linger: 20 * time.Millisecond}, flush)
+	b.Add(item(t, "a", 0))
+	b.Add(item(t, "a", 1)) // full: closed now, its place in the deadline list stays behind
+	b.Add(item(t, "b", 0))
+	b.Add(item(t, "c", 0))
+	next := func() *Batch {
+		t.Helper()
+		select {
+		case got := <-out:
+			return got
+		case <-time.After(5 * time.Second):
+			t.Fatal("no batch flushed")
+			return nil
+		}
+	}
+	for _, want := range []struct {
+		session, trigger string
+		items            int
+	}{{"a", TriggerFull, 2}, {"b", TriggerLinger, 1}, {"c", TriggerLinger, 1}} {
+		got := next()
+		if got.Envelope.SessionID != want.session || got.Trigger != want.trigger || len(got.Items) != want.items {
+			t.Fatalf("got %s: %d items by %s, want %s: %d by %s", got.Envelope.SessionID, len(got.Items), got.Trigger, want.session, want.items, want.trigger)
+		}
+	}
+	b.Add(item(t, "d", 0))
+	if got := next(); got.Envelope.SessionID != "d" || got.Trigger != TriggerLinger {
+		t.Fatalf("after the list emptied: got %s by %s, want d by linger", got.Envelope.SessionID, got.Trigger)
+	}
+	select {
+	case got := <-out:
+		t.Fatalf("a batch was flushed twice: %s by %s", got.Envelope.SessionID, got.Trigger)
+	default:
+	}
+	if b.Open() != 0 {
+		t.Fatalf("open batches = %d, want none", b.Open())
+	}
+}
+
 func TestByteBound(t *testing.T) {
 	flush, out := collect()
 	one := item(t, "s", 0).Size()

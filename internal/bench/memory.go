@@ -34,7 +34,7 @@ func (b *Bench) memory(ctx context.Context) error {
 	d, err := StartDaemon(b.bin, filepath.Join(b.dir, "memory"), DaemonSpec{
 		Broker: b.opt.Broker, Topic: topic, Group: b.runID + "-memory", DLQTopic: b.dlq, SimURL: sim.URL,
 		Linger: memLinger, MaxBufferedEvents: int(n) + 1000, MaxBufferedBytes: b.opt.MemBufferedBytes,
-		MaxInFlightPerPartition: int(n) + 1000,
+		MaxInFlightPerPartition: int(n) + 1000, Pprof: true, // for a forced collection
 	})
 	if err != nil {
 		return err
@@ -47,6 +47,10 @@ func (b *Bench) memory(ctx context.Context) error {
 	}
 	start := time.Now()
 	rssIdle, _ := d.Mem()
+	idle, err := d.Metrics()
+	if err != nil {
+		return err
+	}
 
 	// Poll the buffered count until it reaches n or stops growing for 10 s.
 	var buffered, last float64
@@ -75,12 +79,27 @@ func (b *Bench) memory(ctx context.Context) error {
 	rss, hwm := d.Mem()
 	mr := &MemoryRun{
 		Sessions: p.Count(), Open: int64(buffered), RSSIdle: rssIdle, RSS: rss, PeakRSS: hwm,
-		HeapInuse: int64(m["go_memstats_heap_inuse_bytes"]), BufferedBytes: int64(m["notifierd_buffered_bytes"]),
-		MaxBufferedBytes: d.Config.Batch.MaxBufferedBytes, Linger: memLinger, Elapsed: time.Since(start),
+		HeapInuse: int64(m["go_memstats_heap_inuse_bytes"]), IdleHeap: int64(idle["go_memstats_heap_inuse_bytes"]),
+		BufferedBytes: int64(m["notifierd_buffered_bytes"]), MaxBufferedBytes: d.Config.Batch.MaxBufferedBytes,
+		MemoryLimit: int64(m["go_gc_gomemlimit_bytes"]), Linger: memLinger, Elapsed: time.Since(start),
+	}
+	// What the open sessions really hold, without the garbage not yet collected: this is what
+	// the budget's per-event estimate must cover.
+	if err := d.ForceGC(ctx); err != nil {
+		b.note("memory: %v", err)
+	} else if after, err := d.Metrics(); err == nil {
+		mr.LiveHeap = int64(after["go_memstats_heap_inuse_bytes"])
+	}
+	heapPath := filepath.Join(b.dir, "memory", "heap.pprof")
+	if err := d.Fetch(ctx, "/debug/pprof/heap", heapPath); err != nil {
+		b.note("memory: %v", err)
+	} else {
+		b.logf("memory: heap profile in %s (go tool pprof -sample_index=inuse_space -top %s %s)", heapPath, b.bin, heapPath)
 	}
 	b.res.Mem = mr
-	b.logf("memory: %d sessions open after %s: RSS %d MiB (idle %d MiB), peak %d MiB, %.0f B per session, heap in use %d MiB, buffered %d MiB",
-		mr.Open, mr.Elapsed.Round(time.Millisecond), rss>>20, rssIdle>>20, hwm>>20, mr.BytesPerSession(), mr.HeapInuse>>20, mr.BufferedBytes>>20)
+	b.logf("memory: %d sessions open after %s: RSS %d MiB (idle %d MiB), peak %d MiB (limit %d MiB), %.0f B per session, heap in use %d MiB, live %d MiB (%.0f B per session), buffered %d MiB (%.0f B per session)",
+		mr.Open, mr.Elapsed.Round(time.Millisecond), rss>>20, rssIdle>>20, hwm>>20, mr.MemoryLimit>>20, mr.BytesPerSession(), mr.HeapInuse>>20,
+		mr.LiveHeap>>20, mr.LivePerSession(), mr.BufferedBytes>>20, float64(mr.BufferedBytes)/float64(max(mr.Open, 1)))
 	if mr.Open < mr.Sessions {
 		b.note("memory: only %d of %d sessions were open at the measurement (a budget or the time bound stopped the daemon's fetching)", mr.Open, mr.Sessions)
 	}

@@ -17,19 +17,27 @@ const ProfileSeconds = 15
 
 // CaptureProfile fetches a CPU profile of seconds from the daemon's /debug/pprof/ into path.
 func (d *Daemon) CaptureProfile(ctx context.Context, seconds int, path string) error {
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", d.Admin, seconds)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	return d.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), time.Duration(seconds)*time.Second, path)
+}
+
+// Fetch saves what the admin endpoint serves at urlPath (a heap profile, say) into path.
+func (d *Daemon) Fetch(ctx context.Context, urlPath, path string) error {
+	return d.fetch(ctx, urlPath, 0, path)
+}
+
+func (d *Daemon) fetch(ctx context.Context, urlPath string, takes time.Duration, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+urlPath, nil)
 	if err != nil {
 		return err
 	}
-	client := &http.Client{Timeout: time.Duration(seconds)*time.Second + 30*time.Second}
+	client := &http.Client{Timeout: takes + 30*time.Second}
 	res, err := client.Do(req)
 	if err != nil {
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("GET %s: %w", urlPath, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("cpu profile: %s", res.Status)
+		return fmt.Errorf("GET %s: %s", urlPath, res.Status)
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -37,9 +45,27 @@ func (d *Daemon) CaptureProfile(ctx context.Context, seconds int, path string) e
 	}
 	if _, err := io.Copy(f, res.Body); err != nil {
 		f.Close()
-		return fmt.Errorf("cpu profile: %w", err)
+		return fmt.Errorf("GET %s: %w", urlPath, err)
 	}
 	return f.Close()
+}
+
+// ForceGC has the daemon collect garbage, through /debug/pprof/heap?gc=1.
+func (d *Daemon) ForceGC(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+"/debug/pprof/heap?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	res, err := (&http.Client{Timeout: time.Minute}).Do(req)
+	if err != nil {
+		return fmt.Errorf("forced collection: %w", err)
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(io.Discard, res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("forced collection: %s", res.Status)
+	}
+	return err
 }
 
 // ProfileTop is `go tool pprof -top` of a profile: the functions by cumulative CPU.

@@ -11,7 +11,7 @@ import (
 func sampleResults() *Results {
 	run := func(acked int64, elapsed time.Duration, cpu time.Duration, reqs, minL int64, p99 time.Duration) DaemonRun {
 		return DaemonRun{Events: acked, Acked: acked, Complete: true, Elapsed: elapsed, CPUUser: cpu * 3 / 4, CPUSys: cpu / 4,
-			PeakRSS: 100 << 20, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
+			PeakRSS: 100 << 20, MemoryLimit: 512 << 20, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
 			Latency: Latencies{Count: int(acked), P50: 210 * time.Millisecond, P99: p99}, Batches: map[string]float64{"full": 3, "linger": 97}}
 	}
 	paced := func(d DaemonRun, rate, frac float64) []DaemonRun {
@@ -32,7 +32,7 @@ func sampleResults() *Results {
 			{LatencyMs: 50, Drain: run(1_000_000, 40*time.Second, 9*time.Second, 190_000, 200_000, 30*time.Second), Paced: paced(run(250_000, 20*time.Second, 3*time.Second, 50_000, 50_000, 420*time.Millisecond), 12_500, 0.5)},
 		},
 		Mem: &MemoryRun{Sessions: 1_000_000, Open: 1_000_000, RSSIdle: 20 << 20, RSS: 1500 << 20, PeakRSS: 1600 << 20, HeapInuse: 1200 << 20,
-			BufferedBytes: 900 << 20, MaxBufferedBytes: 2 << 30, Linger: memLinger},
+			LiveHeap: 890 << 20, IdleHeap: 10 << 20, BufferedBytes: 900 << 20, MaxBufferedBytes: 2 << 30, MemoryLimit: 2304 << 20, Linger: memLinger},
 		Sweep: []SweepPoint{
 			{LatencyMs: 0, MaxNotifications: 50, Run: run(200_000, 4*time.Second, time.Second, 40_000, 40_000, time.Second)},
 			{LatencyMs: 50, MaxNotifications: 50, Run: run(200_000, 10*time.Second, time.Second, 40_000, 40_000, time.Second)},
@@ -42,6 +42,12 @@ func sampleResults() *Results {
 		Notes: []string{"something odd"},
 	}
 }
+
+const (
+	rssTarget    = "peak RSS under the configured bound: the memory limit notifierd sets, batch.maxBufferedBytes 256 MiB + 256 MiB = 512 MiB"
+	memTarget    = "peak RSS with 1,000,000 open sessions under its bound (batch.maxBufferedBytes 2.00 GiB + 256 MiB = 2.25 GiB)"
+	budgetTarget = "the buffer budget covers what the open sessions hold (live heap growth after a forced collection ≤ notifierd_buffered_bytes)"
+)
 
 func TestEvaluate(t *testing.T) {
 	got := map[string]string{}
@@ -54,8 +60,9 @@ func TestEvaluate(t *testing.T) {
 		"≤ 1.1 × the minimum requests (0 ms drain)":                                                                  "**PASS**", // 1.05
 		"p99 < linger + 100 ms = 300 ms below saturation (0 ms simulator latency, paced at 50 % of the drain rate)":  "**PASS**",
 		"p99 < linger + 100 ms = 300 ms below saturation (50 ms simulator latency, paced at 50 % of the drain rate)": "**FAIL**",
-		"peak RSS under the configured bound (batch.maxBufferedBytes 256 MiB)":                                       "**PASS**",
-		"peak RSS with 1,000,000 open sessions under its bound (2.00 GiB)":                                           "**PASS**",
+		rssTarget:    "**PASS**",
+		memTarget:    "**PASS**",
+		budgetTarget: "**PASS**",
 	}
 	for name, v := range want {
 		if got[name] != v {
@@ -71,6 +78,9 @@ func TestEvaluateFailsAndMissing(t *testing.T) {
 	r.E2E[0].Drain.Complete = false
 	r.Bare = nil
 	r.E2E[0].Paced = nil
+	r.E2E[1].Drain.PeakRSS = 600 << 20 // over its 512 MiB limit
+	r.Mem.PeakRSS = 3 << 30
+	r.Mem.LiveHeap = 1 << 30 // more than the 900 MiB the budget counted
 	byName := map[string]Target{}
 	for _, tg := range Evaluate(r) {
 		byName[tg.Name] = tg
@@ -80,6 +90,11 @@ func TestEvaluateFailsAndMissing(t *testing.T) {
 	}
 	if tg := byName["≤ 1.1 × the minimum requests (0 ms drain)"]; tg.Pass {
 		t.Errorf("requests: %+v", tg)
+	}
+	for _, name := range []string{rssTarget, memTarget, budgetTarget} {
+		if tg := byName[name]; tg.Pass || tg.Missing {
+			t.Errorf("%s: %+v", name, tg)
+		}
 	}
 	if tg := byName["≥ 50 % of the bare kafka-go consume rate (0 ms drain)"]; !tg.Missing || tg.Verdict() != "not measured" {
 		t.Errorf("bare missing: %+v", tg)
@@ -105,7 +120,7 @@ func TestRender(t *testing.T) {
 		"machine 60 % busy",
 		"| 0 ms, paced 50 % | 3.75s / 1.25s |",
 		"full 3, linger 97",
-		"| 1,000,000 | 20 MiB | 1.46 GiB | 1.56 GiB | 1552 B |",
+		"| 1,000,000 | 20 MiB | 1.46 GiB | 1.56 GiB | 2.25 GiB | 1552 B | 1258 B | 923 B | 900 MiB | 944 B | **PASS** |",
 		"![throughput against simulator latency and batch.maxNotifications](bench-throughput.svg)",
 		"| 0 ms | 1 | 200,000 | 10k | 1.000 | 1.00 | 5.0 | 100 MiB | 0 | 0 % | yes |",
 		"go test -run '^$' -bench .",

@@ -88,6 +88,7 @@ type DaemonRun struct {
 	CPUUser                  time.Duration
 	CPUSys                   time.Duration
 	PeakRSS                  int64 // VmHWM, bytes
+	MemoryLimit              int64 // the daemon's soft memory limit (go_gc_gomemlimit_bytes): its RSS bound
 	Requests                 int64 // requests the simulator answered
 	Dups                     int64 // acknowledgements of ids already acknowledged
 	MinLinger, MinPerSession int64
@@ -159,10 +160,21 @@ type MemoryRun struct {
 	RSS              int64 // VmRSS with the sessions open
 	PeakRSS          int64 // VmHWM
 	HeapInuse        int64 // go_memstats_heap_inuse_bytes with the sessions open
-	BufferedBytes    int64 // notifierd_buffered_bytes
-	MaxBufferedBytes int64 // the configured bound
+	LiveHeap         int64 // the same after a forced collection: what the sessions really hold
+	IdleHeap         int64 // heap in use once joined, before consuming
+	BufferedBytes    int64 // notifierd_buffered_bytes: the budget's estimate of what is held
+	MaxBufferedBytes int64 // batch.maxBufferedBytes
+	MemoryLimit      int64 // the daemon's soft memory limit (go_gc_gomemlimit_bytes): its RSS bound
 	Linger           time.Duration
 	Elapsed          time.Duration // from joining to the measurement
+}
+
+// LivePerSession is the live heap growth per open session, after a forced collection.
+func (m *MemoryRun) LivePerSession() float64 {
+	if m.Open == 0 || m.LiveHeap == 0 {
+		return 0
+	}
+	return float64(m.LiveHeap-m.IdleHeap) / float64(m.Open)
 }
 
 // BytesPerSession is the RSS growth per open session.

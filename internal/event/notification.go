@@ -1,8 +1,9 @@
 package event
 
 import (
+	"encoding/binary"
 	"encoding/json"
-	"strings"
+	"hash/maphash"
 
 	"github.com/notifierd/notifierd/pkg/notify"
 )
@@ -47,21 +48,36 @@ func (e *Envelope) VisitorKey() string {
 	}
 }
 
+// computeKey hashes every field that makes the request differ into 128 bits: a copy of the
+// fields (the context alone can be hundreds of bytes) would be held by every buffered event.
+// The seeds are random per process, so producers cannot aim at a collision, and two distinct
+// envelopes share a key with probability about 2^-128.
 func (e *Envelope) computeKey() string {
-	var b strings.Builder
-	for _, part := range []string{e.Client, e.SessionID, e.TntID, e.ThirdPartyID, e.MCID, e.Hint, e.PropertyToken} {
-		b.WriteString(part)
-		b.WriteByte(0)
-	}
-	for _, c := range e.CustomerIDs {
-		for _, part := range []string{c.ID, c.IntegrationCode, c.AuthenticatedState} {
-			b.WriteString(part)
-			b.WriteByte(1)
+	var h [2]maphash.Hash
+	h[0].SetSeed(keySeeds[0])
+	h[1].SetSeed(keySeeds[1])
+	for i := range h {
+		for _, part := range []string{e.Client, e.SessionID, e.TntID, e.ThirdPartyID, e.MCID, e.Hint, e.PropertyToken} {
+			h[i].WriteString(part)
+			h[i].WriteByte(0)
 		}
+		for _, c := range e.CustomerIDs {
+			for _, part := range []string{c.ID, c.IntegrationCode, c.AuthenticatedState} {
+				h[i].WriteString(part)
+				h[i].WriteByte(1)
+			}
+		}
+		h[i].WriteByte(0)
+		h[i].Write(e.Context)
+		h[i].WriteByte(0)
+		h[i].Write(e.Analytics)
 	}
-	b.WriteByte(0)
-	b.Write(e.Context)
-	b.WriteByte(0)
-	b.Write(e.Analytics)
-	return b.String()
+	var key [16]byte
+	binary.LittleEndian.PutUint64(key[:8], h[0].Sum64())
+	binary.LittleEndian.PutUint64(key[8:], h[1].Sum64())
+	return string(key[:])
 }
+
+// keySeeds are fixed for the life of the process; keys are never stored or compared across
+// processes.
+var keySeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
