@@ -165,15 +165,11 @@ func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 // scanContext reads the channel (with its type checked) and whether beacon is present,
 // without building the object.
 func scanContext(raw json.RawMessage) (channel string, hasBeacon bool, err error) {
-	p := parsers.Get().(*parser)
-	defer parsers.Put(p)
-	p.src.Reset()
-	p.src.Write(raw)
-	p.dec.Reset(&p.src)
+	p := parser{data: raw}
 	err = p.object("context", func(name []byte) error {
 		switch string(name) {
 		case "channel":
-			if k := p.dec.PeekKind(); k != '"' {
+			if k := p.peek(); k != '"' {
 				return fmt.Errorf("channel: a JSON %s is not \"web\" or \"mobile\"", kindName(k))
 			}
 			c, err := p.string("channel")
@@ -185,7 +181,7 @@ func scanContext(raw json.RawMessage) (channel string, hasBeacon bool, err error
 		case "beacon":
 			hasBeacon = true
 		}
-		return p.dec.SkipValue()
+		return p.skipValue()
 	})
 	return channel, hasBeacon, err
 }

@@ -3,10 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"sync"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -15,35 +12,37 @@ import (
 
 // parseEvent fills ev from value, one JSON object, by the rules of the event contract: names
 // matched exactly, unknown and duplicate members rejected, null leaves a member unset, a
-// timestamp is an integer. It walks jsontext's tokens by hand because reflection-based
-// unmarshalling was the largest item of the daemon's CPU profile; FuzzParseMatchesUnmarshal
+// timestamp is an integer. value must be valid UTF-8 (Decode checks it first). It scans the
+// bytes by hand because reflection-based unmarshalling, and then a walk over jsontext's
+// tokens, were the largest items of the daemon's CPU profile; FuzzParseMatchesUnmarshal
 // holds it to JSON v2's Unmarshal of notify.Event.
 func parseEvent(value []byte, ev *notify.Event) error {
-	p := parsers.Get().(*parser)
-	defer parsers.Put(p)
-	p.src.Reset()
-	p.src.Write(value)
-	p.dec.Reset(&p.src)
-	if err := p.event(ev); err != nil {
-		return err
-	}
-	if _, err := p.dec.ReadToken(); err != io.EOF {
-		if err == nil {
-			err = errors.New("invalid data after top-level value")
+	p := parser{data: value}
+	switch p.peek() {
+	case 'n':
+		if err := p.literal("null"); err != nil {
+			return err
 		}
-		return err
+	case '{':
+		if err := p.event(ev); err != nil {
+			return err
+		}
+	case 0:
+		return p.syntaxError("unexpected end of input")
+	default:
+		return fmt.Errorf("got a JSON %s, want an object", kindName(p.peek()))
+	}
+	if p.peek(); p.pos != len(p.data) {
+		return p.syntaxError("invalid data after top-level value")
 	}
 	return nil
 }
 
-// parser is pooled: a jsontext.Decoder and its buffers are worth reusing at this rate.
+// parser scans one message; strings without escapes are sliced out of it, not copied.
 type parser struct {
-	src     bytes.Buffer // jsontext reads a *bytes.Buffer without copying
-	dec     jsontext.Decoder
-	scratch []byte // an unescaped member name
+	data []byte
+	pos  int
 }
-
-var parsers = sync.Pool{New: func() any { return new(parser) }}
 
 func (p *parser) event(ev *notify.Event) error {
 	return p.object("", func(name []byte) (err error) {
@@ -202,111 +201,129 @@ func (p *parser) stringMap(field string) (map[string]string, error) {
 }
 
 // object reads an object (or null, which leaves it unset) and calls member for each name,
-// with the decoder at the member's value. opened, if given, runs at the '{'.
+// with the parser at the member's value. opened, if given, runs at the '{'. A name seen
+// twice is an error, as in JSON v2: the last one would silently win otherwise.
 func (p *parser) object(field string, member func(name []byte) error, opened ...func()) error {
-	switch k := p.dec.PeekKind(); k {
+	switch k := p.peek(); k {
 	case 'n':
-		_, err := p.dec.ReadToken()
-		return err
+		return p.literal("null")
 	case '{':
+		p.pos++
 	default:
 		return p.wrongKind(field, k, "an object")
-	}
-	if _, err := p.dec.ReadToken(); err != nil {
-		return err
 	}
 	for _, f := range opened {
 		f()
 	}
+	if p.peek() == '}' {
+		p.pos++
+		return nil
+	}
+	var seenBuf [24][]byte
+	seen := seenBuf[:0]
+	var filter uint64 // a bit per (length, first byte): most names need no comparison
 	for {
-		switch p.dec.PeekKind() {
+		if p.peek() != '"' {
+			return p.syntaxError("want an object member name")
+		}
+		name, err := p.str()
+		if err != nil {
+			return err
+		}
+		bit := uint64(1) << ((uint(len(name))*31 + uint(firstByte(name))) & 63)
+		if filter&bit != 0 {
+			for _, prev := range seen {
+				if bytes.Equal(prev, name) {
+					return fmt.Errorf("%s: duplicate member %q", field, name)
+				}
+			}
+		}
+		filter |= bit
+		seen = append(seen, name)
+		if p.peek() != ':' {
+			return p.syntaxError("want ':' after an object member name")
+		}
+		p.pos++
+		if err := member(name); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
 		case '}':
-			_, err := p.dec.ReadToken()
-			return err
-		case '"':
-			name, err := p.name()
-			if err != nil {
-				return err
-			}
-			if err := member(name); err != nil {
-				return err
-			}
-		default: // a syntax error: let the tokenizer describe it
-			_, err := p.dec.ReadToken()
-			return err
+			p.pos++
+			return nil
+		default:
+			return p.syntaxError("want ',' or '}' after an object member")
 		}
 	}
 }
 
-// array reads an array (or null) and calls elem with the decoder at each element.
+func firstByte(b []byte) byte {
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
+}
+
+// array reads an array (or null) and calls elem with the parser at each element.
 func (p *parser) array(field string, elem func() error, opened func()) error {
-	switch k := p.dec.PeekKind(); k {
+	switch k := p.peek(); k {
 	case 'n':
-		_, err := p.dec.ReadToken()
-		return err
+		return p.literal("null")
 	case '[':
+		p.pos++
 	default:
 		return p.wrongKind(field, k, "an array")
 	}
-	if _, err := p.dec.ReadToken(); err != nil {
-		return err
-	}
 	opened()
+	if p.peek() == ']' {
+		p.pos++
+		return nil
+	}
 	for {
-		switch p.dec.PeekKind() {
+		if err := elem(); err != nil {
+			return err
+		}
+		switch p.peek() {
+		case ',':
+			p.pos++
 		case ']':
-			_, err := p.dec.ReadToken()
-			return err
-		case 0:
-			_, err := p.dec.ReadToken()
-			return err
+			p.pos++
+			return nil
 		default:
-			if err := elem(); err != nil {
-				return err
-			}
+			return p.syntaxError("want ',' or ']' after an array element")
 		}
 	}
-}
-
-// name reads an object member name without allocating: the bytes stay valid until the
-// next name (they point into the source, or into the scratch buffer when escaped).
-func (p *parser) name() ([]byte, error) {
-	v, err := p.dec.ReadValue()
-	if err != nil {
-		return nil, err
-	}
-	if bytes.IndexByte(v, '\\') < 0 {
-		return v[1 : len(v)-1], nil
-	}
-	p.scratch, err = jsontext.AppendUnquote(p.scratch[:0], v)
-	return p.scratch, err
 }
 
 func (p *parser) string(field string) (string, error) {
-	switch k := p.dec.PeekKind(); k {
+	switch k := p.peek(); k {
 	case 'n':
-		_, err := p.dec.ReadToken()
-		return "", err
+		return "", p.literal("null")
 	case '"':
-		v, err := p.dec.ReadValue()
-		if err != nil {
-			return "", err
-		}
-		return unquote(v)
+		b, err := p.str()
+		return string(b), err
 	default:
 		return "", p.wrongKind(field, k, "a string")
 	}
 }
 
 func (p *parser) int64(field string) (int64, error) {
-	switch k := p.dec.PeekKind(); k {
+	switch k := p.peek(); k {
 	case 'n':
-		_, err := p.dec.ReadToken()
-		return 0, err
+		return 0, p.literal("null")
 	case '0':
-		v, err := p.dec.ReadValue()
-		if err != nil {
-			return 0, err
+		start := p.pos
+		for p.pos < len(p.data) && isNumberByte(p.data[p.pos]) {
+			p.pos++
+		}
+		v := p.data[start:p.pos]
+		if !isJSONInteger(v) {
+			if !jsontext.Value(v).IsValid() {
+				return 0, p.syntaxError(fmt.Sprintf("invalid number %q", v))
+			}
+			return 0, fmt.Errorf("%s: %s is not an integer of 64 bits", field, v)
 		}
 		n, ok := parseInt(v)
 		if !ok {
@@ -318,23 +335,140 @@ func (p *parser) int64(field string) (int64, error) {
 	}
 }
 
-// raw copies a value as it stands; its kind is checked by validation.
+// raw copies a value as it stands, checked to be valid JSON (I-JSON: no duplicate names); its
+// kind is checked by validation.
 func (p *parser) raw() (json.RawMessage, error) {
-	v, err := p.dec.ReadValue()
-	if err != nil {
+	p.peek() // past the whitespace before the value
+	start := p.pos
+	if err := p.skipValue(); err != nil {
 		return nil, err
+	}
+	v := p.data[start:p.pos]
+	if !jsontext.Value(v).IsValid() {
+		var probe jsontext.Value
+		return nil, fmt.Errorf("invalid JSON value at offset %d: %w", start, probe.UnmarshalJSON(v))
 	}
 	return json.RawMessage(bytes.Clone(v)), nil
 }
 
-// wrongKind reports a value of the wrong JSON kind, or the syntax error that hides behind an
-// invalid kind.
-func (p *parser) wrongKind(field string, k jsontext.Kind, want string) error {
-	if k == 0 {
-		_, err := p.dec.ReadToken()
-		if err != nil {
-			return err
+// skipValue moves past one value, finding where it ends; raw checks what it skipped.
+func (p *parser) skipValue() error {
+	switch p.peek() {
+	case 0:
+		return p.syntaxError("unexpected end of input")
+	case '"':
+		_, err := p.str()
+		return err
+	case '{', '[':
+		depth := 0
+		for p.pos < len(p.data) {
+			switch p.data[p.pos] {
+			case '"':
+				if _, err := p.str(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					p.pos++
+					return nil
+				}
+			}
+			p.pos++
 		}
+		return p.syntaxError("unexpected end of input")
+	default: // a number or a literal
+		start := p.pos
+		for p.pos < len(p.data) && !isDelimiter(p.data[p.pos]) {
+			p.pos++
+		}
+		if p.pos == start { // a delimiter where a value should start
+			return p.syntaxError(fmt.Sprintf("invalid character %q", p.data[p.pos]))
+		}
+		return nil
+	}
+}
+
+// str reads a string at p.pos and returns its contents: a slice of the message when it has
+// no escapes, else a fresh unescaped copy.
+func (p *parser) str() ([]byte, error) {
+	start := p.pos + 1
+	for i := start; i < len(p.data); i++ {
+		switch c := p.data[i]; {
+		case c == '"':
+			p.pos = i + 1
+			return p.data[start:i], nil
+		case c == '\\':
+			return p.escapedStr()
+		case c < 0x20:
+			p.pos = i
+			return nil, p.syntaxError("control character in a string")
+		}
+	}
+	p.pos = len(p.data)
+	return nil, p.syntaxError("unterminated string")
+}
+
+func (p *parser) escapedStr() ([]byte, error) {
+	start := p.pos
+	i := start + 1
+	for ; i < len(p.data); i++ {
+		if c := p.data[i]; c == '\\' {
+			i++
+		} else if c == '"' {
+			break
+		}
+	}
+	if i >= len(p.data) {
+		p.pos = len(p.data)
+		return nil, p.syntaxError("unterminated string")
+	}
+	p.pos = i + 1
+	out, err := jsontext.AppendUnquote(nil, p.data[start:p.pos]) // validates escapes and surrogates
+	if err != nil {
+		return nil, fmt.Errorf("invalid string at offset %d: %w", start, err)
+	}
+	return out, nil
+}
+
+func (p *parser) literal(lit string) error {
+	if !bytes.HasPrefix(p.data[p.pos:], []byte(lit)) {
+		return p.syntaxError("invalid literal")
+	}
+	p.pos += len(lit)
+	return nil
+}
+
+// peek skips whitespace and returns the kind of what follows: '0' for a number, the byte
+// itself otherwise, 0 at the end.
+func (p *parser) peek() byte {
+	for p.pos < len(p.data) {
+		switch c := p.data[p.pos]; c {
+		case ' ', '\t', '\n', '\r':
+			p.pos++
+		case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+			return '0'
+		default:
+			return c
+		}
+	}
+	return 0
+}
+
+func (p *parser) syntaxError(what string) error {
+	return fmt.Errorf("invalid JSON at offset %d: %s", p.pos, what)
+}
+
+// wrongKind reports a value of the wrong JSON kind.
+func (p *parser) wrongKind(field string, k byte, want string) error {
+	if k == 0 {
+		return p.syntaxError("unexpected end of input")
+	}
+	if kindName(k) == "value" {
+		return p.syntaxError(fmt.Sprintf("invalid character %q", p.data[p.pos]))
 	}
 	return fmt.Errorf("%s: got a JSON %s, want %s", field, kindName(k), want)
 }
@@ -343,7 +477,7 @@ func unknownMember(prefix string, name []byte) error {
 	return fmt.Errorf("unknown member %q", prefix+string(name))
 }
 
-func kindName(k jsontext.Kind) string {
+func kindName(k byte) string {
 	switch k {
 	case 'n':
 		return "null"
@@ -361,28 +495,42 @@ func kindName(k jsontext.Kind) string {
 	return "value"
 }
 
-func unquote(v jsontext.Value) (string, error) {
-	if bytes.IndexByte(v, '\\') < 0 {
-		return string(v[1 : len(v)-1]), nil
-	}
-	b, err := jsontext.AppendUnquote(nil, v)
-	return string(b), err
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
 }
 
-// parseInt accepts what strconv.ParseInt does of a JSON number: an optional minus and digits.
+func isDelimiter(c byte) bool {
+	switch c {
+	case ',', '}', ']', ':', ' ', '\t', '\n', '\r', '"', '{', '[':
+		return true
+	}
+	return false
+}
+
+// isJSONInteger reports whether v is -?(0|[1-9][0-9]*), the integers of JSON's grammar.
+func isJSONInteger(v []byte) bool {
+	if len(v) > 0 && v[0] == '-' {
+		v = v[1:]
+	}
+	if len(v) == 0 || len(v) > 1 && v[0] == '0' {
+		return false
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseInt converts a JSON integer, reporting whether it fits in 64 bits.
 func parseInt(v []byte) (int64, bool) {
 	neg := len(v) > 0 && v[0] == '-'
 	if neg {
 		v = v[1:]
 	}
-	if len(v) == 0 {
-		return 0, false
-	}
 	var n uint64
 	for _, c := range v {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
 		if n > (1<<63)/10 {
 			return 0, false
 		}
