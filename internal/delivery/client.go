@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-
 	"github.com/notifierd/notifierd/internal/retry"
 )
 
@@ -65,8 +63,10 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 	if err != nil {
 		return nil, &Error{Message: err.Error(), Reason: "request"}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
+	// Canonical keys set directly, both values in one allocation (Set makes one each).
+	values := []string{"application/json", "application/json"}
+	req.Header["Content-Type"] = values[0:1:1]
+	req.Header["Accept"] = values[1:2:2]
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
 		reason := "network"
@@ -76,7 +76,7 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 		return nil, &Error{Message: err.Error(), Retryable: true, Reason: reason}
 	}
 	defer resp.Body.Close()
-	payload, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	payload, err := readBody(resp.Body, resp.ContentLength, maxResponse)
 	if err != nil {
 		return nil, &Error{Status: resp.StatusCode, Message: "reading response: " + err.Error(), Retryable: true, Reason: "network"}
 	}
@@ -89,21 +89,47 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 			Reason:     fmt.Sprint(resp.StatusCode),
 		}
 	}
-	var decoded struct {
-		EdgeHost      string `json:"edgeHost"`
-		Notifications []struct {
-			ID string `json:"id"`
-		} `json:"notifications"`
-	}
-	if err := jsonv2.Unmarshal(payload, &decoded); err != nil { // unknown members are skipped
+	out, err := decodeAck(payload)
+	if err != nil {
 		// A 200 we cannot read acknowledges nothing we can prove: retry it.
 		return nil, &Error{Status: resp.StatusCode, Message: "unreadable 200 response: " + err.Error(), Retryable: true, Reason: "bad_response"}
 	}
-	out := &Response{EdgeHost: decoded.EdgeHost, Acked: make(map[string]bool, len(decoded.Notifications))}
-	for _, n := range decoded.Notifications {
-		out.Acked[n.ID] = true
-	}
 	return out, nil
+}
+
+// maxResponse bounds the bytes read of a response.
+const maxResponse = 16 << 20
+
+// readBody is io.ReadAll(io.LimitReader(r, limit)) in one allocation when the length is
+// known: ReadAll starts at 512 bytes and grows by copying.
+func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength >= 0 {
+		// +1 leaves room for the read that sees EOF; the bound keeps a false length from
+		// reserving memory the body never fills.
+		size = min(contentLength+1, 64<<10, limit)
+	}
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		room := b[len(b):cap(b)]
+		if rest := limit - int64(len(b)); int64(len(room)) > rest {
+			room = room[:rest]
+		}
+		if len(room) == 0 {
+			return b, nil // the limit: the rest is ignored, as LimitReader does
+		}
+		n, err := r.Read(room)
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 func errorMessage(payload []byte) string {

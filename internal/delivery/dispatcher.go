@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
+	"github.com/notifierd/notifierd/pkg/notify"
 )
 
 // DeadLetter takes an item Target will never accept; it settles the item once the
@@ -43,6 +46,26 @@ type Dispatcher struct {
 	sessions map[string]*session
 	ready    chan *session // sessions with a part to attempt now; each appears at most once
 	now      func() time.Time
+
+	// Children of the per-request metric vectors, so the hot path skips the label lookup.
+	delivered [2]lazyChild[prometheus.Counter]           // display, click
+	duration  [numClasses]lazyChild[prometheus.Observer] // by statusClass
+}
+
+// lazyChild is a metric vector's child for one label value, resolved on first use rather
+// than up front: resolving it creates the series, and an unused one must not be exported.
+type lazyChild[T any] struct {
+	resolve func() T
+	p       atomic.Pointer[T]
+}
+
+func (l *lazyChild[T]) get() T {
+	if p := l.p.Load(); p != nil {
+		return *p
+	}
+	v := l.resolve() // racing callers get the same child from the vector
+	l.p.Store(&v)
+	return v
 }
 
 // session is the delivery state of one sessionId: the batch being delivered, split into
@@ -52,18 +75,32 @@ type session struct {
 	queue   []*batch.Batch
 	env     *event.Envelope
 	parts   [][]*batch.Item // stack: the last part is attempted next
-	backoff backoff.BackOff
+	backoff backoff.BackOff // made on the batch's first failure: most batches never need one
+	started time.Time       // when the batch started, where its retry time limit counts from
 	lastErr error
+
+	// In-struct storage for the usual single queued batch and single part, so a session
+	// costs one allocation.
+	queue0 [1]*batch.Batch
+	parts0 [1][]*batch.Item
 }
 
 // NewDispatcher wires a dispatcher; Run starts its workers.
 func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetter, m *metrics.Metrics, log *zap.Logger) *Dispatcher {
-	return &Dispatcher{
+	d := &Dispatcher{
 		cfg: cfg, send: send, router: router, deadLetter: dl, metrics: m, log: log,
 		sessions: make(map[string]*session),
 		ready:    make(chan *session, cfg.MaxSessions+cfg.Workers),
 		now:      time.Now,
 	}
+	for i, typ := range [...]string{notify.TypeDisplay, notify.TypeClick} {
+		d.delivered[i].resolve = func() prometheus.Counter { return m.Delivered.WithLabelValues(typ) }
+	}
+	for class := range d.duration {
+		label := statusClassLabel(class)
+		d.duration[class].resolve = func() prometheus.Observer { return m.RequestDuration.WithLabelValues(label) }
+	}
+	return d
 }
 
 // Submit queues a batch behind its session's work. It never blocks.
@@ -74,7 +111,7 @@ func (d *Dispatcher) Submit(b *batch.Batch) {
 	if s == nil {
 		s = &session{id: b.Envelope.SessionID}
 		d.sessions[s.id] = s
-		s.queue = append(s.queue, b)
+		s.queue = append(s.queue0[:0], b)
 		d.ready <- s
 		return
 	}
@@ -128,9 +165,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 	if ctx.Err() != nil {
 		return // shutting down: the part stays unacknowledged and is redelivered later
 	}
-	var tErr *Error
-	switch {
-	case err == nil:
+	if err == nil {
 		missing := d.acknowledge(env, part, resp)
 		if len(missing) == 0 {
 			d.finishPart(ctx, s, nil)
@@ -138,6 +173,10 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 		}
 		d.metrics.Retries.WithLabelValues("missing_ack").Inc()
 		d.retryLater(ctx, s, missing, fmt.Errorf("%d of %d notifications not acknowledged", len(missing), len(part)), 0)
+		return
+	}
+	var tErr *Error // declared past the success path: errors.As moves it to the heap
+	switch {
 	case errors.As(err, &tErr) && tErr.Retryable:
 		d.metrics.Retries.WithLabelValues(tErr.Reason).Inc()
 		d.retryLater(ctx, s, part, err, tErr.RetryAfter)
@@ -166,7 +205,7 @@ func (d *Dispatcher) post(ctx context.Context, env *event.Envelope, part []*batc
 	start := d.now()
 	resp, err := d.send(ctx, d.router.URL(env), Body(env, part))
 	d.metrics.RequestsInFlight.Dec()
-	d.metrics.RequestDuration.WithLabelValues(statusClass(err)).Observe(d.now().Sub(start).Seconds())
+	d.duration[statusClass(err)].get().Observe(d.now().Sub(start).Seconds())
 	return resp, err
 }
 
@@ -181,7 +220,7 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 			continue
 		}
 		acked++
-		d.metrics.Delivered.WithLabelValues(it.Notification.Type).Inc()
+		d.deliveredCounter(it.Notification.Type).Inc()
 		it.Settle()
 	}
 	if acked > 0 {
@@ -190,12 +229,25 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 	return missing
 }
 
+func (d *Dispatcher) deliveredCounter(typ string) prometheus.Counter {
+	switch typ {
+	case notify.TypeDisplay:
+		return d.delivered[0].get()
+	case notify.TypeClick:
+		return d.delivered[1].get()
+	}
+	return d.metrics.Delivered.WithLabelValues(typ)
+}
+
 // retryLater keeps part as the session's current part and makes the session ready again
 // after the backoff, or dead-letters the batch's remaining parts when the policy gives up.
 func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.Item, cause error, retryAfter time.Duration) {
 	d.mu.Lock()
 	s.parts[len(s.parts)-1] = part
 	s.lastErr = cause
+	if s.backoff == nil {
+		s.backoff = d.newBackOff(s.started)
+	}
 	wait, ok := retry.Wait(s.backoff, retryAfter)
 	if !ok {
 		parts := s.parts
@@ -217,6 +269,18 @@ func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.I
 			d.ready <- s
 		}
 	})
+}
+
+// newBackOff is the backoff of a batch that started at started and failed for the first
+// time now: the policy's time limit counts from the batch's start, exactly as when every
+// batch made its backoff on starting.
+func (d *Dispatcher) newBackOff(started time.Time) backoff.BackOff {
+	p := d.cfg.Retry
+	if p.MaxElapsed > 0 {
+		// At least 1ns: 0 would mean no limit. A spent limit stops at the first draw.
+		p.MaxElapsed = max(p.MaxElapsed-time.Since(started), time.Nanosecond)
+	}
+	return p.NewBackOff()
 }
 
 // finishPart drops the current part (replacing it with split, if any) and makes the session
@@ -257,14 +321,29 @@ func (d *Dispatcher) startNextBatchLocked(s *session) {
 	clear(s.queue[len(rest):])
 	s.queue = rest
 	s.env = first.Envelope
-	s.parts = [][]*batch.Item{items}
-	s.backoff = d.cfg.Retry.NewBackOff()
+	s.parts = append(s.parts0[:0], items)
+	s.backoff = nil
+	s.started = time.Now() // the backoff's clock, not d.now
 	s.lastErr = nil
 }
 
+// dropStale returns part without its stale items, settling them. Part itself is returned
+// when nothing is stale (the usual case): parts are never written in place.
 func dropStale(part []*batch.Item) []*batch.Item {
-	live := part[:0:0]
-	for _, it := range part {
+	first := -1
+	for i, it := range part {
+		if it.Stale() {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return part
+	}
+	live := make([]*batch.Item, first, len(part)-1)
+	copy(live, part)
+	part[first].Settle() // its partition moved on: the next owner delivers it
+	for _, it := range part[first+1:] {
 		if it.Stale() {
 			it.Settle() // its partition moved on: the next owner delivers it
 			continue
@@ -274,16 +353,31 @@ func dropStale(part []*batch.Item) []*batch.Item {
 	return live
 }
 
-func statusClass(err error) string {
+// The status classes of RequestDuration, as indexes of Dispatcher.duration.
+const (
+	class2xx = iota
+	class5xx
+	class4xx
+	classError
+	numClasses
+)
+
+func statusClass(err error) int {
+	if err == nil {
+		return class2xx
+	}
 	var tErr *Error
 	switch {
-	case err == nil:
-		return "2xx"
 	case errors.As(err, &tErr) && tErr.Status >= 500:
-		return "5xx"
+		return class5xx
 	case errors.As(err, &tErr) && tErr.Status >= 400:
-		return "4xx"
+		return class4xx
 	default:
-		return "error"
+		return classError
 	}
+}
+
+// statusClassLabel is the status_class label of a class.
+func statusClassLabel(class int) string {
+	return [numClasses]string{class2xx: "2xx", class5xx: "5xx", class4xx: "4xx", classError: "error"}[class]
 }

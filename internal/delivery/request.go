@@ -63,7 +63,17 @@ func writeVisitor(b *bytes.Buffer, env *event.Envelope) {
 	b.WriteByte('}')
 }
 
+// writeString writes s as encoding/json quotes it. Ids and tokens are plain ASCII, which
+// needs no escaping and no call to json.Marshal (two allocations per string).
 func writeString(b *bytes.Buffer, s string) {
-	quoted, _ := json.Marshal(s) // a string always marshals
-	b.Write(quoted)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			quoted, _ := json.Marshal(s) // a string always marshals
+			b.Write(quoted)
+			return
+		}
+	}
+	b.WriteByte('"')
+	b.WriteString(s)
+	b.WriteByte('"')
 }

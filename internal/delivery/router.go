@@ -12,8 +12,8 @@ import (
 // client's host otherwise. Hints are kept per visitor, not per process as the SDKs do,
 // because one daemon serves visitors of every edge.
 type Router struct {
-	clientURL string // template with {client}
-	edgeURL   string // template with {hint}
+	clientURL []string // template split at {client}
+	edgeURL   []string // template split at {hint}
 	imsOrgID  string
 	maxHints  int
 
@@ -23,7 +23,10 @@ type Router struct {
 
 // NewRouter takes the URL templates of the configuration and a bound on remembered visitors.
 func NewRouter(clientURL, edgeURL, imsOrgID string, maxHints int) *Router {
-	return &Router{clientURL: clientURL, edgeURL: edgeURL, imsOrgID: imsOrgID, maxHints: maxHints, learned: make(map[string]string)}
+	return &Router{
+		clientURL: strings.Split(clientURL, "{client}"), edgeURL: strings.Split(edgeURL, "{hint}"),
+		imsOrgID: imsOrgID, maxHints: maxHints, learned: make(map[string]string),
+	}
 }
 
 // URL is where a request for env goes, with its query.
@@ -34,17 +37,37 @@ func (r *Router) URL(env *event.Envelope) string {
 		hint = r.learned[env.VisitorKey()]
 		r.mu.RUnlock()
 	}
-	var base string
+	// url.Values.Encode's output (keys sorted) built in a buffer that stays on the stack
+	// for usual lengths: the string returned is the only allocation here.
+	b := make([]byte, 0, 256)
 	if hint != "" {
-		base = strings.ReplaceAll(r.edgeURL, "{hint}", hint)
+		b = appendReplaced(b, r.edgeURL, hint)
 	} else {
-		base = strings.ReplaceAll(r.clientURL, "{client}", env.Client)
+		b = appendReplaced(b, r.clientURL, env.Client)
 	}
-	q := url.Values{"client": {env.Client}, "sessionId": {env.SessionID}}
+	if len(b) > 0 && b[len(b)-1] == '/' {
+		b = b[:len(b)-1]
+	}
+	b = append(b, "/rest/v1/delivery?client="...)
+	b = append(b, url.QueryEscape(env.Client)...) // allocates only when escaping
 	if r.imsOrgID != "" {
-		q.Set("imsOrgId", r.imsOrgID)
+		b = append(b, "&imsOrgId="...)
+		b = append(b, url.QueryEscape(r.imsOrgID)...)
 	}
-	return strings.TrimSuffix(base, "/") + "/rest/v1/delivery?" + q.Encode()
+	b = append(b, "&sessionId="...)
+	b = append(b, url.QueryEscape(env.SessionID)...)
+	return string(b)
+}
+
+// appendReplaced appends the template split into parts with value between the parts.
+func appendReplaced(b []byte, parts []string, value string) []byte {
+	for i, p := range parts {
+		if i > 0 {
+			b = append(b, value...)
+		}
+		b = append(b, p...)
+	}
+	return b
 }
 
 // Learn remembers the edge a response named for env's visitor.
@@ -54,6 +77,14 @@ func (r *Router) Learn(env *event.Envelope, edgeHost string) {
 		return
 	}
 	key := env.VisitorKey()
+	// Nearly every response names the edge already learned: a read lock settles that
+	// without serializing the workers.
+	r.mu.RLock()
+	known := r.learned[key] == hint
+	r.mu.RUnlock()
+	if known {
+		return
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.learned[key] == hint {
