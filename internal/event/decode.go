@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/notifierd/notifierd/pkg/notify"
 )
@@ -95,7 +94,7 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 		MCID:          ev.MarketingCloudVisitorID,
 		CustomerIDs:   ev.CustomerIDs,
 		PropertyToken: ev.PropertyToken,
-		Analytics:     compact(ev.Analytics),
+		Analytics:     ev.Analytics, // compacted by the parser
 	}
 	if env.TntID == "" && env.ThirdPartyID == "" && env.MCID == "" {
 		env.TntID = cookie.TntID
@@ -120,7 +119,7 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 		ID: id, Type: ev.Type, Timestamp: ev.Timestamp, ImpressionID: impression, Tokens: ev.Tokens,
 		Mbox: ev.Mbox, View: ev.View, PageLoad: ev.PageLoad, Address: ev.Address,
 		Parameters: ev.Parameters, ProfileParameters: ev.ProfileParameters,
-		Order: compact(ev.Order), Product: compact(ev.Product),
+		Order: ev.Order, Product: ev.Product,
 	}
 	// Rendered into a reused buffer and copied out at its exact size: the body is held
 	// until Target acknowledges it, and an estimated capacity wasted a tenth of it.
@@ -145,7 +144,7 @@ func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, &Error{notify.ReasonBadValue, fmt.Errorf("context.channel: %q is not \"web\" or \"mobile\"", channel)}
 	}
 	if channel != "" && !hasBeacon {
-		return compact(raw), nil // nothing to change: skip the map round trip
+		return raw, nil // nothing to change (the parser compacted it): skip the map round trip
 	}
 	fields := map[string]json.RawMessage{}
 	if err := jsonv2.Unmarshal(raw, &fields); err != nil {
@@ -181,7 +180,8 @@ func scanContext(raw json.RawMessage) (channel string, hasBeacon bool, err error
 		case "beacon":
 			hasBeacon = true
 		}
-		return p.skipValue()
+		_, err := p.skipValue()
+		return err
 	})
 	return channel, hasBeacon, err
 }
@@ -208,38 +208,6 @@ func ImpressionID(notificationID string) string {
 	}
 	sum := sha256.Sum256([]byte(notificationID))
 	return hex.EncodeToString(sum[:])
-}
-
-// compact removes insignificant whitespace. Producers mostly send compact JSON, which is
-// used as it is (the parser copied it out of the message already).
-func compact(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 {
-		return nil
-	}
-	if isCompact(raw) {
-		return raw
-	}
-	v := jsontext.Value(bytes.Clone(raw))
-	if v.Compact() != nil {
-		return raw
-	}
-	return json.RawMessage(v)
-}
-
-// isCompact reports whether valid JSON has no whitespace outside its strings.
-func isCompact(raw []byte) bool {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		switch c := raw[i]; {
-		case inString && c == '\\':
-			i++ // the escaped byte cannot end the string
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ' ' || c == '\t' || c == '\n' || c == '\r'):
-			return false
-		}
-	}
-	return true
 }
 
 func firstNonEmpty(values ...string) string {

@@ -53,29 +53,30 @@ func (e *Envelope) VisitorKey() string {
 // The seeds are random per process, so producers cannot aim at a collision, and two distinct
 // envelopes share a key with probability about 2^-128.
 func (e *Envelope) computeKey() string {
-	var h [2]maphash.Hash
-	h[0].SetSeed(keySeeds[0])
-	h[1].SetSeed(keySeeds[1])
-	for i := range h {
-		for _, part := range []string{e.Client, e.SessionID, e.TntID, e.ThirdPartyID, e.MCID, e.Hint, e.PropertyToken} {
-			h[i].WriteString(part)
-			h[i].WriteByte(0)
-		}
-		for _, c := range e.CustomerIDs {
-			for _, part := range []string{c.ID, c.IntegrationCode, c.AuthenticatedState} {
-				h[i].WriteString(part)
-				h[i].WriteByte(1)
-			}
-		}
-		h[i].WriteByte(0)
-		h[i].Write(e.Context)
-		h[i].WriteByte(0)
-		h[i].Write(e.Analytics)
+	var stack [512]byte
+	// The fields are laid out once, each after its length so that no two layouts are equal
+	// (a field may hold any byte), then hashed twice in bulk.
+	b := stack[:0]
+	for _, v := range []string{e.Client, e.SessionID, e.TntID, e.ThirdPartyID, e.MCID, e.Hint, e.PropertyToken} {
+		b = appendField(b, v)
+	}
+	b = appendField(b, e.Context)
+	b = appendField(b, e.Analytics)
+	b = binary.AppendUvarint(b, uint64(len(e.CustomerIDs)))
+	for _, c := range e.CustomerIDs {
+		b = appendField(b, c.ID)
+		b = appendField(b, c.IntegrationCode)
+		b = appendField(b, c.AuthenticatedState)
 	}
 	var key [16]byte
-	binary.LittleEndian.PutUint64(key[:8], h[0].Sum64())
-	binary.LittleEndian.PutUint64(key[8:], h[1].Sum64())
+	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(keySeeds[0], b))
+	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(keySeeds[1], b))
 	return string(key[:])
+}
+
+func appendField[T string | json.RawMessage](b []byte, v T) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 // keySeeds are fixed for the life of the process; keys are never stored or compared across

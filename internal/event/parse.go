@@ -335,12 +335,13 @@ func (p *parser) int64(field string) (int64, error) {
 	}
 }
 
-// raw copies a value as it stands, checked to be valid JSON (I-JSON: no duplicate names); its
-// kind is checked by validation.
+// raw copies a value, checked to be valid JSON (I-JSON: no duplicate names) and compacted;
+// its kind is checked by validation.
 func (p *parser) raw() (json.RawMessage, error) {
 	p.peek() // past the whitespace before the value
 	start := p.pos
-	if err := p.skipValue(); err != nil {
+	spaced, err := p.skipValue()
+	if err != nil {
 		return nil, err
 	}
 	v := p.data[start:p.pos]
@@ -348,24 +349,31 @@ func (p *parser) raw() (json.RawMessage, error) {
 		var probe jsontext.Value
 		return nil, fmt.Errorf("invalid JSON value at offset %d: %w", start, probe.UnmarshalJSON(v))
 	}
-	return json.RawMessage(bytes.Clone(v)), nil
+	out := jsontext.Value(bytes.Clone(v))
+	if spaced {
+		if err := out.Compact(); err != nil {
+			return nil, fmt.Errorf("invalid JSON value at offset %d: %w", start, err)
+		}
+	}
+	return json.RawMessage(out), nil
 }
 
-// skipValue moves past one value, finding where it ends; raw checks what it skipped.
-func (p *parser) skipValue() error {
+// skipValue moves past one value, finding where it ends and whether it has whitespace to
+// compact; raw checks what it skipped.
+func (p *parser) skipValue() (spaced bool, err error) {
 	switch p.peek() {
 	case 0:
-		return p.syntaxError("unexpected end of input")
+		return false, p.syntaxError("unexpected end of input")
 	case '"':
 		_, err := p.str()
-		return err
+		return false, err
 	case '{', '[':
 		depth := 0
 		for p.pos < len(p.data) {
 			switch p.data[p.pos] {
 			case '"':
 				if _, err := p.str(); err != nil {
-					return err
+					return false, err
 				}
 				continue
 			case '{', '[':
@@ -374,21 +382,23 @@ func (p *parser) skipValue() error {
 				depth--
 				if depth == 0 {
 					p.pos++
-					return nil
+					return spaced, nil
 				}
+			case ' ', '\t', '\n', '\r':
+				spaced = true
 			}
 			p.pos++
 		}
-		return p.syntaxError("unexpected end of input")
+		return false, p.syntaxError("unexpected end of input")
 	default: // a number or a literal
 		start := p.pos
 		for p.pos < len(p.data) && !isDelimiter(p.data[p.pos]) {
 			p.pos++
 		}
 		if p.pos == start { // a delimiter where a value should start
-			return p.syntaxError(fmt.Sprintf("invalid character %q", p.data[p.pos]))
+			return false, p.syntaxError(fmt.Sprintf("invalid character %q", p.data[p.pos]))
 		}
-		return nil
+		return false, nil
 	}
 }
 
@@ -396,21 +406,34 @@ func (p *parser) skipValue() error {
 // no escapes, else a fresh unescaped copy.
 func (p *parser) str() ([]byte, error) {
 	start := p.pos + 1
-	for i := start; i < len(p.data); i++ {
-		switch c := p.data[i]; {
-		case c == '"':
-			p.pos = i + 1
-			return p.data[start:i], nil
-		case c == '\\':
-			return p.escapedStr()
-		case c < 0x20:
-			p.pos = i
-			return nil, p.syntaxError("control character in a string")
-		}
+	i := start
+	for i < len(p.data) && !needsEscape[p.data[i]] {
+		i++
 	}
-	p.pos = len(p.data)
-	return nil, p.syntaxError("unterminated string")
+	switch {
+	case i == len(p.data):
+		p.pos = i
+		return nil, p.syntaxError("unterminated string")
+	case p.data[i] == '"':
+		p.pos = i + 1
+		return p.data[start:i], nil
+	case p.data[i] == '\\':
+		return p.escapedStr()
+	default:
+		p.pos = i
+		return nil, p.syntaxError("control character in a string")
+	}
 }
+
+// needsEscape marks the bytes a JSON string cannot hold as they are: the quote, the
+// backslash and the control characters.
+var needsEscape = func() (t [256]bool) {
+	for c := range 0x20 {
+		t[c] = true
+	}
+	t['"'], t['\\'] = true, true
+	return t
+}()
 
 func (p *parser) escapedStr() ([]byte, error) {
 	start := p.pos

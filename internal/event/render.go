@@ -125,7 +125,16 @@ func appendMap(b []byte, name string, m map[string]string) []byte {
 	return append(b, '}')
 }
 
+// appendString quotes s. Most strings need no escape and are copied as they are; the rest
+// are valid UTF-8 (the message was checked), so quoting cannot fail.
 func appendString(b []byte, s string) []byte {
-	out, _ := jsontext.AppendQuote(b, s) // valid UTF-8: cannot fail
-	return out
+	for i := 0; i < len(s); i++ {
+		if needsEscape[s[i]] {
+			out, _ := jsontext.AppendQuote(b, s)
+			return out
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }

@@ -19,7 +19,7 @@ type TargetCookie struct {
 func ParseTargetCookie(raw string, now time.Time) TargetCookie {
 	var c TargetCookie
 	nowSec := now.Unix()
-	for _, entry := range strings.Split(raw, "|") {
+	for entry := range strings.SplitSeq(raw, "|") {
 		name, rest, ok := strings.Cut(entry, "#")
 		if !ok {
 			continue

@@ -148,17 +148,17 @@ func (e *Event) validateVisitor(cookie TargetCookie) error {
 		return invalid("customerIds", ReasonTooLong, "%d entries, at most %d", len(e.CustomerIDs), maxCustomerIDs)
 	}
 	for i, c := range e.CustomerIDs {
-		field := fmt.Sprintf("customerIds[%d]", i)
+		field := func() string { return fmt.Sprintf("customerIds[%d]", i) } // only errors need it
 		if c.ID == "" || c.IntegrationCode == "" {
-			return invalid(field, ReasonMissing, "id and integrationCode are required")
+			return invalid(field(), ReasonMissing, "id and integrationCode are required")
 		}
 		if len(c.ID) > maxVisitorID || len(c.IntegrationCode) > maxVisitorID {
-			return invalid(field, ReasonTooLong, "id and integrationCode are at most %d characters", maxVisitorID)
+			return invalid(field(), ReasonTooLong, "id and integrationCode are at most %d characters", maxVisitorID)
 		}
 		switch c.AuthenticatedState {
 		case "", "unknown", "authenticated", "logged_out":
 		default:
-			return invalid(field+".authenticatedState", ReasonBadValue, "%q is not unknown, authenticated or logged_out", c.AuthenticatedState)
+			return invalid(field()+".authenticatedState", ReasonBadValue, "%q is not unknown, authenticated or logged_out", c.AuthenticatedState)
 		}
 	}
 	return nil
