@@ -103,6 +103,8 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		// The profile may outlast a short run; the daemon must live until it is written.
 		if err := <-profiled; err != nil {
 			b.note("%s: %v", r.name, err)
+		} else if err := d.Fetch(ctx, "/debug/pprof/allocs", filepath.Join(b.dir, r.name, "allocs.pprof")); err != nil {
+			b.note("%s: %v", r.name, err) // what the run allocated, where: for go tool pprof -sample_index=alloc_space
 		} else if top, err := ProfileTop(ctx, b.bin, profilePath, 40); err != nil {
 			b.note("%s: %v", r.name, err)
 		} else {
