@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 
@@ -102,9 +103,12 @@ func (p *parser) event(ev *notify.Event) error {
 	})
 }
 
+// The readers below return their result after the call that fills it: in `return v, f()`
+// Go leaves unspecified whether v is read before or after f runs.
+
 func (p *parser) mbox() (*notify.Mbox, error) {
 	var m *notify.Mbox
-	return m, p.object("mbox", func(name []byte) (err error) {
+	err := p.object("mbox", func(name []byte) (err error) {
 		switch string(name) {
 		case "name":
 			m.Name, err = p.string("mbox.name")
@@ -115,11 +119,12 @@ func (p *parser) mbox() (*notify.Mbox, error) {
 		}
 		return err
 	}, func() { m = new(notify.Mbox) })
+	return m, err
 }
 
 func (p *parser) view() (*notify.View, error) {
 	var v *notify.View
-	return v, p.object("view", func(name []byte) (err error) {
+	err := p.object("view", func(name []byte) (err error) {
 		switch string(name) {
 		case "name":
 			v.Name, err = p.string("view.name")
@@ -132,22 +137,24 @@ func (p *parser) view() (*notify.View, error) {
 		}
 		return err
 	}, func() { v = new(notify.View) })
+	return v, err
 }
 
 func (p *parser) pageLoad() (*notify.PageLoad, error) {
 	var pl *notify.PageLoad
-	return pl, p.object("pageLoad", func(name []byte) (err error) {
+	err := p.object("pageLoad", func(name []byte) (err error) {
 		if string(name) != "state" {
 			return unknownMember("pageLoad.", name)
 		}
 		pl.State, err = p.string("pageLoad.state")
 		return err
 	}, func() { pl = new(notify.PageLoad) })
+	return pl, err
 }
 
 func (p *parser) address() (*notify.Address, error) {
 	var a *notify.Address
-	return a, p.object("address", func(name []byte) (err error) {
+	err := p.object("address", func(name []byte) (err error) {
 		switch string(name) {
 		case "url":
 			a.URL, err = p.string("address.url")
@@ -158,11 +165,12 @@ func (p *parser) address() (*notify.Address, error) {
 		}
 		return err
 	}, func() { a = new(notify.Address) })
+	return a, err
 }
 
 func (p *parser) customerIDs() ([]notify.CustomerID, error) {
 	var ids []notify.CustomerID
-	return ids, p.array("customerIds", func() error {
+	err := p.array("customerIds", func() error {
 		ids = append(ids, notify.CustomerID{})
 		c := &ids[len(ids)-1]
 		return p.object("customerIds[]", func(name []byte) (err error) {
@@ -179,25 +187,28 @@ func (p *parser) customerIDs() ([]notify.CustomerID, error) {
 			return err
 		})
 	}, func() { ids = []notify.CustomerID{} })
+	return ids, err
 }
 
 func (p *parser) strings(field, elemField string) ([]string, error) {
 	var out []string
-	return out, p.array(field, func() error {
+	err := p.array(field, func() error {
 		s, err := p.string(elemField)
 		out = append(out, s)
 		return err
 	}, func() { out = []string{} })
+	return out, err
 }
 
 func (p *parser) stringMap(field string) (map[string]string, error) {
 	var out map[string]string
-	return out, p.object(field, func(name []byte) error {
+	err := p.object(field, func(name []byte) error {
 		key := string(name)
 		s, err := p.string(field) // names of the error path only: no concatenation per entry
 		out[key] = s
 		return err
 	}, func() { out = map[string]string{} })
+	return out, err
 }
 
 // object reads an object (or null, which leaves it unset) and calls member for each name,
@@ -234,7 +245,7 @@ func (p *parser) object(field string, member func(name []byte) error, opened ...
 		if filter&bit != 0 {
 			for _, prev := range seen {
 				if bytes.Equal(prev, name) {
-					return fmt.Errorf("%s: duplicate member %q", field, name)
+					return fmt.Errorf("%s: duplicate member %q", cmp.Or(field, "event"), name)
 				}
 			}
 		}
