@@ -142,8 +142,8 @@ func Default() Config {
 			EdgeURL:         "https://mboxedge{hint}.tt.omtrdc.net",
 			Channel:         "web",
 			Timeout:         10 * time.Second,
-			MaxConcurrency:  128,
-			MaxConnsPerHost: 128,
+			MaxConcurrency:  256,
+			MaxConnsPerHost: 256,
 			EdgeCacheSize:   1_000_000,
 			Retry: Retry{
 				InitialInterval: 200 * time.Millisecond,
