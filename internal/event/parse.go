@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -230,9 +232,8 @@ func (p *parser) object(field string, member func(name []byte) error, opened ...
 		p.pos++
 		return nil
 	}
-	var seenBuf [24][]byte
-	seen := seenBuf[:0]
-	var filter uint64 // a bit per (length, first byte): most names need no comparison
+	var small [24][]byte
+	names := nameSet{small: small[:0]}
 	for {
 		if p.peek() != '"' {
 			return p.syntaxError("want an object member name")
@@ -241,16 +242,10 @@ func (p *parser) object(field string, member func(name []byte) error, opened ...
 		if err != nil {
 			return err
 		}
-		bit := uint64(1) << ((uint(len(name))*31 + uint(firstByte(name))) & 63)
-		if filter&bit != 0 {
-			for _, prev := range seen {
-				if bytes.Equal(prev, name) {
-					return fmt.Errorf("%s: duplicate member %q", cmp.Or(field, "event"), name)
-				}
-			}
+		var dup bool
+		if names, dup = names.add(name); dup {
+			return fmt.Errorf("%s: duplicate member %q", cmp.Or(field, "event"), name)
 		}
-		filter |= bit
-		seen = append(seen, name)
 		if p.peek() != ':' {
 			return p.syntaxError("want ':' after an object member name")
 		}
@@ -268,6 +263,46 @@ func (p *parser) object(field string, member func(name []byte) error, opened ...
 			return p.syntaxError("want ',' or '}' after an object member")
 		}
 	}
+}
+
+// nameSet holds the member names of one object. Up to 24 are compared behind a filter of a
+// bit per (length, first byte), so most names need no comparison; beyond that a map keeps an
+// object of thousands of members linear.
+type nameSet struct {
+	small  [][]byte
+	filter uint64
+	large  map[string]struct{}
+}
+
+// add records name and reports whether it was there already. It takes and returns the set
+// by value: written through a pointer, the caller's array of names would escape to the heap.
+func (s nameSet) add(name []byte) (nameSet, bool) {
+	if s.large != nil {
+		if _, dup := s.large[string(name)]; dup {
+			return s, true
+		}
+		s.large[string(name)] = struct{}{}
+		return s, false
+	}
+	bit := uint64(1) << ((uint(len(name))*31 + uint(firstByte(name))) & 63)
+	if s.filter&bit != 0 {
+		for _, prev := range s.small {
+			if bytes.Equal(prev, name) {
+				return s, true
+			}
+		}
+	}
+	s.filter |= bit
+	if len(s.small) < cap(s.small) {
+		s.small = append(s.small, name)
+		return s, false
+	}
+	s.large = make(map[string]struct{}, 2*len(s.small))
+	for _, prev := range s.small {
+		s.large[string(prev)] = struct{}{}
+	}
+	s.large[string(name)] = struct{}{}
+	return s, false
 }
 
 func firstByte(b []byte) byte {
@@ -357,8 +392,7 @@ func (p *parser) raw() (json.RawMessage, error) {
 	}
 	v := p.data[start:p.pos]
 	if !jsontext.Value(v).IsValid() {
-		var probe jsontext.Value
-		return nil, fmt.Errorf("invalid JSON value at offset %d: %w", start, probe.UnmarshalJSON(v))
+		return nil, fmt.Errorf("invalid JSON value at offset %d: %w", start, whyInvalid(v))
 	}
 	out := jsontext.Value(bytes.Clone(v))
 	if spaced {
@@ -367,6 +401,18 @@ func (p *parser) raw() (json.RawMessage, error) {
 		}
 	}
 	return json.RawMessage(out), nil
+}
+
+// whyInvalid explains what IsValid rejected, by reading v with jsontext's decoder.
+func whyInvalid(v []byte) error {
+	dec := jsontext.NewDecoder(bytes.NewReader(v))
+	if _, err := dec.ReadValue(); err != nil {
+		return err
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return fmt.Errorf("data after the value: %v", err)
+	}
+	return errors.New("not valid I-JSON")
 }
 
 // skipValue moves past one value, finding where it ends and whether it has whitespace to

@@ -3,6 +3,7 @@ package event
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,6 +130,36 @@ func TestRenderMatchesMarshal(t *testing.T) {
 		}
 		if bytes.Contains(got, []byte("\n")) {
 			t.Errorf("rendered JSON is not compact: %s", got)
+		}
+	}
+}
+
+// TestManyMembers: past the names compared one by one, duplicates are found in a set; an
+// object of thousands of members is read whole and a late duplicate is still caught.
+func TestManyMembers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"parameters":{`)
+	for i := range 20000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `"p%d":""`, i)
+	}
+	unique := b.String() + `}}`
+	var ev notify.Event
+	if err := parseEvent([]byte(unique), &ev); err != nil || len(ev.Parameters) != 20000 {
+		t.Fatalf("20,000 distinct members: %v, %d parameters", err, len(ev.Parameters))
+	}
+	if dup := b.String() + `,"p19999":""}}`; parseEvent([]byte(dup), &notify.Event{}) == nil {
+		t.Fatal("a duplicate after 20,000 members was accepted")
+	}
+}
+
+func TestInvalidRawValuesSayWhy(t *testing.T) {
+	for _, value := range []string{`{"order":{"a":1,"a":2}}`, `{"order":-}`, `{"order":nul}`} {
+		err := parseEvent([]byte(value), &notify.Event{})
+		if err == nil || strings.Contains(err.Error(), "%!") || strings.HasSuffix(err.Error(), ": ") {
+			t.Errorf("%s: error %v, want one that says what is wrong", value, err)
 		}
 	}
 }
