@@ -276,13 +276,7 @@ func dashboardExprs(t *testing.T) []exprRef {
 			} `json:"list"`
 		} `json:"templating"`
 	}
-	raw, err := os.ReadFile("grafana/notifierd.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &dash); err != nil {
-		t.Fatalf("grafana/notifierd.json: %v", err)
-	}
+	readJSON(t, "grafana/notifierd.json", &dash)
 	var out []exprRef
 	for _, p := range dash.Panels {
 		for _, tg := range p.Targets {
@@ -416,13 +410,7 @@ func TestDashboardPanels(t *testing.T) {
 			} `json:"targets"`
 		} `json:"panels"`
 	}
-	raw, err := os.ReadFile("grafana/notifierd.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &dash); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, "grafana/notifierd.json", &dash)
 	if dash.UID == "" {
 		t.Error("dashboard has no uid")
 	}
@@ -877,6 +865,17 @@ func TestDockerfile(t *testing.T) {
 	}
 }
 
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+}
+
 func readYAML(t *testing.T, path string, v any) {
 	t.Helper()
 	raw, err := os.ReadFile(path)
@@ -927,13 +926,7 @@ func TestBufferBoundsFollowDefaults(t *testing.T) {
 			} `json:"list"`
 		} `json:"templating"`
 	}
-	raw, err := os.ReadFile("grafana/notifierd.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &dash); err != nil {
-		t.Fatal(err)
-	}
+	readJSON(t, "grafana/notifierd.json", &dash)
 	want := map[string]string{"max_buffered_events": events, "max_buffered_bytes": bytes}
 	for _, v := range dash.Templating.List {
 		if w, ok := want[v.Name]; ok {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/textfmt"
 )
 
 // Targets of issue 6.
@@ -34,9 +36,9 @@ func Render(r *Results) string {
 	p("- **Broker:** the local Apache Kafka of `deploy/kafka/local-kafka.sh` (KRaft, one node) on 127.0.0.1:9092. The Target simulator (`internal/targetsim`) runs inside the bench process on 127.0.0.1; notifierd runs as the real binary (`go build ./cmd/notifierd`) in its own process, so the CPU time (utime+stime, `/proc/PID/stat`) and peak RSS (VmHWM) are the daemon's alone. Broker, bench process and daemon share the same %d cores.\n", m.CPUs)
 	w := r.Workload
 	p("- **Workload:** %s events on a topic of %d partitions keyed by sessionId, %s sessions; values %d to %d bytes (mean %d): display and click events with mbox or view name and state, event tokens, address, parameters, per-session tntId / thirdPartyId+customerIds / marketingCloudVisitorId, context with userAgent for some. A page view is a burst of 1 to 5 events of one session (one in a hundred a grid of 20 to 80 displays), sessions picked at random; `timestamp` is the produce time, so latency = simulator first acknowledgement − timestamp. Produced in %s.\n",
-		group(w.Events), r.Config.Partitions, group(int64(w.Sessions)), w.MinBytes, w.MaxBytes, w.AvgBytes, w.ProduceElapsed.Round(100*time.Millisecond))
+		textfmt.Thousands(w.Events), r.Config.Partitions, textfmt.Thousands(int64(w.Sessions)), w.MinBytes, w.MaxBytes, w.AvgBytes, w.ProduceElapsed.Round(100*time.Millisecond))
 	p("- **Minimum requests** for this workload at linger %s and 50 per request: **%s** (sum over sessions of ceil(events/50) within linger windows of the produce times); plain per-session minimum %s.\n",
-		r.Config.Linger, group(w.MinLinger), group(w.MinPerSession))
+		r.Config.Linger, textfmt.Thousands(w.MinLinger), textfmt.Thousands(w.MinPerSession))
 	p("- **notifierd configuration:** defaults except the addresses, a fresh consumer group per run, and shutdown.timeout %s (it also bounds the release of a revoked partition); batch.linger %s, batch.maxNotifications %d, target.maxConcurrency %d, batch.maxBufferedBytes %s. Latency is measured at paced produce rates of %s of the daemon's measured drain rate, for %s each, on fresh topics, since in a backlog drain it is queueing time.\n\n",
 		ShutdownTimeout, r.Config.Linger, r.Config.MaxNotifications, r.Config.MaxConcurrency, mib(r.Config.MaxBufferedBytes), percents(r.Config.PacedFractions), r.Config.PacedDuration)
 
@@ -54,11 +56,11 @@ func Render(r *Results) string {
 	if r.Bare != nil {
 		bare = r.Bare.Rate()
 		p("| bare kafka-go consumer group (no work) | %s | %s | 1.00 | | %s | %s | | | | | |\n",
-			group(r.Bare.Events), FormatCount(bare), cpuPerMillion(r.Bare.CPU, r.Bare.Events), usPerEvent(r.Bare.CPU, r.Bare.Events))
+			textfmt.Thousands(r.Bare.Events), FormatCount(bare), cpuPerMillion(r.Bare.CPU, r.Bare.Events), usPerEvent(r.Bare.CPU, r.Bare.Events))
 	}
 	if r.Kcat != nil {
 		p("| kcat -C (librdkafka) | %s | %s | %s | | %s | %s | | | | | |\n",
-			group(r.Kcat.Events), FormatCount(r.Kcat.Rate()), ratio(r.Kcat.Rate(), bare), cpuPerMillion(r.Kcat.CPU, r.Kcat.Events), usPerEvent(r.Kcat.CPU, r.Kcat.Events))
+			textfmt.Thousands(r.Kcat.Events), FormatCount(r.Kcat.Rate()), ratio(r.Kcat.Rate(), bare), cpuPerMillion(r.Kcat.CPU, r.Kcat.Events), usPerEvent(r.Kcat.CPU, r.Kcat.Events))
 	}
 	for _, n := range r.Naive {
 		bound := ""
@@ -66,7 +68,7 @@ func Render(r *Results) string {
 			bound = " (first events only)"
 		}
 		p("| naive sender, %d ms, %d sequential workers%s | %s | %s | %s | 1.00 | | | %.2f | | | | |\n",
-			n.LatencyMs, n.Workers, bound, group(n.Events), FormatCount(n.Rate()), ratio(n.Rate(), bare), float64(n.Requests)/float64(max(n.Events, 1)))
+			n.LatencyMs, n.Workers, bound, textfmt.Thousands(n.Events), FormatCount(n.Rate()), ratio(n.Rate(), bare), float64(n.Requests)/float64(max(n.Events, 1)))
 	}
 	for _, e := range r.E2E {
 		naive := naiveAt(r, e.LatencyMs)
@@ -81,10 +83,10 @@ func Render(r *Results) string {
 			}
 			done := ""
 			if !d.Complete {
-				done = fmt.Sprintf(" (incomplete: %s of %s acknowledged)", group(d.Acked), group(d.Events))
+				done = fmt.Sprintf(" (incomplete: %s of %s acknowledged)", textfmt.Thousands(d.Acked), textfmt.Thousands(d.Events))
 			}
 			p("| %s%s | %s | %s | %s | %s | %s | %s | %.3f | %.2f | %s | %s | %s |\n",
-				name, done, group(d.Acked), FormatCount(d.Rate()), vsBare, vsNaive,
+				name, done, textfmt.Thousands(d.Acked), FormatCount(d.Rate()), vsBare, vsNaive,
 				cpuPerMillion(d.CPU(), d.Acked), fmt.Sprintf("%s (%s+%s)", usPerEvent(d.CPU(), d.Acked), usPerEvent(d.CPUUser, d.Acked), usPerEvent(d.CPUSys, d.Acked)),
 				float64(d.Requests)/float64(max(d.Acked, 1)), d.RequestRatio(), p50, p99, mib(d.PeakRSS))
 		}
@@ -109,7 +111,7 @@ func Render(r *Results) string {
 				p("| %d ms, %s | %s / %s | %.0f | %s | %s | %s | %s | %.0f %% | %s | %.1f | %s |\n", e.LatencyMs, kind,
 					d.CPUUser.Round(10*time.Millisecond), d.CPUSys.Round(10*time.Millisecond), d.GCCycles,
 					kib(d.PerEvent(d.AllocBytes)), num(d.PerEvent(d.Mallocs)), secs(d.BenchCPU), secs(d.BrokerCPU), d.MachineBusy*100,
-					triggers(d.Batches), float64(d.Acked)/float64(max(d.Requests, 1)), group(d.Dups))
+					triggers(d.Batches), float64(d.Acked)/float64(max(d.Requests, 1)), textfmt.Thousands(d.Dups))
 			}
 		}
 		p("\n")
@@ -118,9 +120,9 @@ func Render(r *Results) string {
 	if mr := r.Mem; mr != nil {
 		p("## Memory with open sessions\n\n")
 		p("%s events, each of its own session, produced before the daemon starts; batch.linger %s so no batch closes, batch.maxBufferedEvents above the count, batch.maxBufferedBytes %s, kafka.maxInFlightPerPartition above the count. Measured once the daemon's `notifierd_buffered_events` stopped growing; the daemon is then killed (its batches are never sent).\n\n",
-			group(mr.Sessions), mr.Linger, mib(mr.MaxBufferedBytes))
+			textfmt.Thousands(mr.Sessions), mr.Linger, mib(mr.MaxBufferedBytes))
 		p("| open sessions | RSS joined, idle | RSS with sessions open | peak RSS | memory limit | RSS per open session | Go heap in use per open session | live heap per open session (after a forced GC) | buffered bytes (budget's count) | budget's count per session | under the memory limit |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-		p("| %s | %s | %s | %s | %s | %.0f B | %.0f B | %.0f B | %s | %.0f B | %s |\n\n", group(mr.Open), mib(mr.RSSIdle), mib(mr.RSS), mib(mr.PeakRSS), mib(mr.MemoryLimit), mr.BytesPerSession(),
+		p("| %s | %s | %s | %s | %s | %.0f B | %.0f B | %.0f B | %s | %.0f B | %s |\n\n", textfmt.Thousands(mr.Open), mib(mr.RSSIdle), mib(mr.RSS), mib(mr.PeakRSS), mib(mr.MemoryLimit), mr.BytesPerSession(),
 			float64(mr.HeapInuse)/float64(max(mr.Open, 1)), mr.LivePerSession(), mib(mr.BufferedBytes), float64(mr.BufferedBytes)/float64(max(mr.Open, 1)),
 			passFail(mr.MemoryLimit > 0 && mr.PeakRSS <= mr.MemoryLimit))
 	}
@@ -130,9 +132,9 @@ func Render(r *Results) string {
 		p("![throughput against simulator latency and batch.maxNotifications](%s)\n\n", ChartFile)
 		p("| simulator latency | batch.maxNotifications | events | events/s | requests/event | requests ÷ minimum | CPU-µs/event | peak RSS | duplicates | machine busy | complete |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, s := range r.Sweep {
-			p("| %d ms | %d | %s | %s | %.3f | %s | %s | %s | %s | %.0f %% | %s |\n", s.LatencyMs, s.MaxNotifications, group(s.Run.Acked), FormatCount(s.Run.Rate()),
+			p("| %d ms | %d | %s | %s | %.3f | %s | %s | %s | %s | %.0f %% | %s |\n", s.LatencyMs, s.MaxNotifications, textfmt.Thousands(s.Run.Acked), FormatCount(s.Run.Rate()),
 				float64(s.Run.Requests)/float64(max(s.Run.Acked, 1)), reqRatio(&s.Run), usPerEvent(s.Run.CPU(), s.Run.Acked), mib(s.Run.PeakRSS),
-				group(s.Run.Dups), s.Run.MachineBusy*100, yesNo(s.Run.Complete))
+				textfmt.Thousands(s.Run.Dups), s.Run.MachineBusy*100, yesNo(s.Run.Complete))
 		}
 		p("\nEach point is a fresh daemon and group on the same smaller topic; a point that hit the time bound reports the rate over the events acknowledged by then.\n\n")
 	}
@@ -162,14 +164,14 @@ func derivedNotes(r *Results) []string {
 	var out []string
 	check := func(name string, d *DaemonRun, bounded bool) {
 		if d.Dups > 0 {
-			out = append(out, fmt.Sprintf("%s: %s duplicate acknowledgements: events redelivered after the daemon lost its partitions (a rebalance) with work in flight; the daemon's log is under .cache/bench/.", name, group(d.Dups)))
+			out = append(out, fmt.Sprintf("%s: %s duplicate acknowledgements: events redelivered after the daemon lost its partitions (a rebalance) with work in flight; the daemon's log is under .cache/bench/.", name, textfmt.Thousands(d.Dups)))
 		}
 		if !d.Complete {
 			what := "did not finish within its time bound"
 			if bounded {
 				what = "reached its time bound"
 			}
-			out = append(out, fmt.Sprintf("%s %s: %s of %s events acknowledged.", name, what, group(d.Acked), group(d.Events)))
+			out = append(out, fmt.Sprintf("%s %s: %s of %s events acknowledged.", name, what, textfmt.Thousands(d.Acked), textfmt.Thousands(d.Events)))
 		}
 	}
 	for _, e := range r.E2E {
@@ -227,7 +229,7 @@ func Evaluate(r *Results) []Target {
 	t = Target{Name: fmt.Sprintf("≤ %.1f × the minimum requests (0 ms drain)", TargetRequestRatio), Missing: true}
 	if e0 != nil && e0.Drain.MinLinger > 0 {
 		rr := e0.Drain.RequestRatio()
-		t = Target{Name: t.Name, Measured: fmt.Sprintf("%.2f × (%s requests, minimum %s)", rr, group(e0.Drain.Requests), group(e0.Drain.MinLinger)), Pass: rr <= TargetRequestRatio && e0.Drain.Complete}
+		t = Target{Name: t.Name, Measured: fmt.Sprintf("%.2f × (%s requests, minimum %s)", rr, textfmt.Thousands(e0.Drain.Requests), textfmt.Thousands(e0.Drain.MinLinger)), Pass: rr <= TargetRequestRatio && e0.Drain.Complete}
 	}
 	out = append(out, t)
 
@@ -262,7 +264,7 @@ func Evaluate(r *Results) []Target {
 	name := fmt.Sprintf("peak RSS under the configured bound: the memory limit notifierd sets, batch.maxBufferedBytes %s + 256 MiB = %s", mib(r.Config.MaxBufferedBytes), mib(memLimit))
 	out = append(out, Target{Name: name, Measured: strings.Join(rss, ", "), Pass: pass, Missing: !any})
 	if m := r.Mem; m != nil {
-		out = append(out, Target{Name: fmt.Sprintf("peak RSS with %s open sessions under its bound (batch.maxBufferedBytes %s + 256 MiB = %s)", group(m.Open), mib(m.MaxBufferedBytes), mib(m.MemoryLimit)),
+		out = append(out, Target{Name: fmt.Sprintf("peak RSS with %s open sessions under its bound (batch.maxBufferedBytes %s + 256 MiB = %s)", textfmt.Thousands(m.Open), mib(m.MaxBufferedBytes), mib(m.MemoryLimit)),
 			Measured: fmt.Sprintf("%s, %.0f B per open session", mib(m.PeakRSS), m.BytesPerSession()), Pass: m.MemoryLimit > 0 && m.PeakRSS <= m.MemoryLimit})
 		if m.LiveHeap > 0 {
 			out = append(out, Target{Name: "the buffer budget covers what the open sessions hold (live heap growth after a forced collection ≤ notifierd_buffered_bytes)",
@@ -293,7 +295,7 @@ func triggers(m map[string]float64) string {
 	slices.Sort(keys)
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %s", k, group(int64(m[k]))))
+		parts = append(parts, fmt.Sprintf("%s %s", k, textfmt.Thousands(int64(m[k]))))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -371,24 +373,6 @@ func mib(n int64) string {
 		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
 	}
 	return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
-}
-
-// group prints an integer with thousands separators: 1,000,000.
-func group(n int64) string {
-	s := fmt.Sprint(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteString(",")
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 func passFail(ok bool) string {

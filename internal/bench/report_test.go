@@ -142,14 +142,6 @@ func TestRenderWithNothingMeasured(t *testing.T) {
 	}
 }
 
-func TestGroup(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -45000: "-45,000"} {
-		if got := group(n); got != want {
-			t.Errorf("group(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestRenderNotesDuplicatesAndBounds(t *testing.T) {
 	r := sampleResults()
 	r.Sweep[1].Run.Dups = 22_700

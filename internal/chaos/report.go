@@ -3,9 +3,10 @@ package chaos
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/textfmt"
 )
 
 // Result is what one scenario reports: a row of the table and its notes.
@@ -73,15 +74,15 @@ func (r *Report) Table() string {
 		}
 		produced, lost, dup, dead := "—", "—", "—", "—"
 		if t := res.Tally; t != nil {
-			produced = thousands(int64(t.Produced))
-			lost = thousands(int64(t.Lost))
-			dup = thousands(int64(t.Duplicates()))
+			produced = textfmt.Thousands(int64(t.Produced))
+			lost = textfmt.Thousands(int64(t.Lost))
+			dup = textfmt.Thousands(int64(t.Duplicates()))
 			if !res.DuplicatesAllowed {
 				dup += " (must be 0)"
 			}
-			dead = thousands(int64(t.DeadLettered))
+			dead = textfmt.Thousands(int64(t.DeadLettered))
 		} else if res.FuzzExecs > 0 {
-			produced = thousands(res.FuzzExecs) + " fuzz inputs"
+			produced = textfmt.Thousands(res.FuzzExecs) + " fuzz inputs"
 		}
 		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			i+1, res.Title, status, produced, lost, dup, dead, mib(res.PeakRSS, res.RSSBound), recovery(res.Recover), res.Duration.Round(time.Second))
@@ -203,22 +204,4 @@ func recovery(d time.Duration) string {
 		return d.Round(100 * time.Millisecond).String()
 	}
 	return d.Round(time.Second).String()
-}
-
-// thousands formats n with thin separators: 12345 -> 12,345.
-func thousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
