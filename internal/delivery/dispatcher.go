@@ -77,7 +77,6 @@ type session struct {
 	parts   [][]*batch.Item // stack: the last part is attempted next
 	backoff backoff.BackOff // made on the batch's first failure: most batches never need one
 	started time.Time       // when the batch started, where its retry time limit counts from
-	lastErr error
 
 	// In-struct storage for the usual single queued batch and single part, so a session
 	// costs one allocation.
@@ -244,7 +243,6 @@ func (d *Dispatcher) deliveredCounter(typ string) prometheus.Counter {
 func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.Item, cause error, retryAfter time.Duration) {
 	d.mu.Lock()
 	s.parts[len(s.parts)-1] = part
-	s.lastErr = cause
 	if s.backoff == nil {
 		s.backoff = d.newBackOff(s.started)
 	}
@@ -324,7 +322,6 @@ func (d *Dispatcher) startNextBatchLocked(s *session) {
 	s.parts = append(s.parts0[:0], items)
 	s.backoff = nil
 	s.started = time.Now() // the backoff's clock, not d.now
-	s.lastErr = nil
 }
 
 // dropStale returns part without its stale items, settling them. Part itself is returned

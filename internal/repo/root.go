@@ -1,5 +1,5 @@
 // Package repo locates the notifierd checkout, for the commands and tests that need its files
-// (scripts, the local broker, ../shared beside it).
+// (scripts, the local broker).
 package repo
 
 import (
