@@ -12,7 +12,7 @@ func TestCheckConfigAndVersion(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.yaml")
 	bad := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(good, []byte("kafka:\n  sasl:\n    mechanism: PLAIN\n    username: u\n    password: s3cret\n"), 0o600); err != nil {
+	if err := os.WriteFile(good, []byte("kafka:\n  sasl:\n    mechanism: PLAIN\n    username: u\n    password: s3cret\ntarget:\n  client: acme\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bad, []byte("batch:\n  maxNotifications: 500\n"), 0o600); err != nil {
@@ -27,6 +27,7 @@ func TestCheckConfigAndVersion(t *testing.T) {
 		notInOut string
 	}{
 		{"valid config is printed redacted", []string{"check-config", "--config", good}, 0, "username: u", "", "s3cret"},
+		{"no Target client code", []string{"check-config"}, 2, "", "config key target.client (NOTIFIERD_TARGET_CLIENT): required", ""},
 		{"bad value names the key on one line", []string{"check-config", "--config", bad}, 2, "", "config key batch.maxNotifications (NOTIFIERD_BATCH_MAX_NOTIFICATIONS): must be 1 to 50", ""},
 		{"daemon refuses a bad config before starting", []string{"--config", bad}, 2, "", "batch.maxNotifications", ""},
 		{"missing file", []string{"check-config", "--config", filepath.Join(dir, "nope.yaml")}, 2, "", "reading config", ""},

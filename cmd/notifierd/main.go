@@ -58,6 +58,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	cfg, err := config.Load(*configPath, os.LookupEnv)
+	if err == nil {
+		err = cfg.ValidateDaemon()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "notifierd:", err)
 		return 2
@@ -110,6 +113,9 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg, err := config.Load(*configPath, os.LookupEnv)
+	if err == nil {
+		err = cfg.ValidateDaemon()
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "notifierd:", err)
 		return 2

@@ -70,7 +70,7 @@ func (s DaemonSpec) Config(adminAddr string) (config.Config, error) {
 	c.Shutdown.Timeout = ShutdownTimeout
 	c.Admin.Listen = adminAddr
 	c.Admin.Pprof = s.Pprof
-	return c, c.Validate()
+	return c, c.ValidateDaemon()
 }
 
 // Daemon is a running notifierd process.

@@ -137,7 +137,7 @@ func Default() Config {
 			MaxFetchBytes:     1 << 20, // per partition fetch: kept small, it is memory outside the buffer budget
 		},
 		Target: Target{
-			Client:          "acmeclient",
+			Client:          "", // required: the Target client code
 			URL:             "https://{client}.tt.omtrdc.net",
 			EdgeURL:         "https://mboxedge{hint}.tt.omtrdc.net",
 			Channel:         "web",

@@ -31,7 +31,7 @@ func (c *Config) Validate() error {
 		{"kafka.sasl.mechanism", oneOf(c.Kafka.SASL.Mechanism, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"), "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"},
 		{"kafka.sasl.username", c.Kafka.SASL.Mechanism == "" || c.Kafka.SASL.Username != "", "required with kafka.sasl.mechanism"},
 		{"kafka.tls.keyFile", (c.Kafka.TLS.CertFile == "") == (c.Kafka.TLS.KeyFile == ""), "kafka.tls.certFile and kafka.tls.keyFile go together"},
-		{"target.client", isClientCode(c.Target.Client), "required: letters, digits, '-' or '_'"},
+		{"target.client", c.Target.Client == "" || isClientCode(c.Target.Client), "letters, digits, '-' or '_'"},
 		{"target.url", validTemplate(c.Target.URL, "{client}"), "must be an http(s) URL containing {client}"},
 		{"target.edgeUrl", validTemplate(c.Target.EdgeURL, "{hint}"), "must be an http(s) URL containing {hint}"},
 		{"target.channel", c.Target.Channel == "web" || c.Target.Channel == "mobile", "must be web or mobile"},
@@ -60,6 +60,19 @@ func (c *Config) Validate() error {
 		if !ch.ok {
 			return fmt.Errorf("config key %s (%s): %s", ch.key, EnvName(ch.key), ch.msg)
 		}
+	}
+	return nil
+}
+
+// ValidateDaemon is Validate plus what only the daemon needs: the Target client code, which
+// has no default (a guessed one would send production notifications to someone else's
+// account). The dlq and publish verbs talk to Kafka alone and do without it.
+func (c *Config) ValidateDaemon() error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	if c.Target.Client == "" {
+		return fmt.Errorf("config key target.client (%s): required: your Target client code", EnvName("target.client"))
 	}
 	return nil
 }

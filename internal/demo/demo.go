@@ -229,11 +229,12 @@ func daemonConfig(cfg Config, brokerAddr string, n names, simURL string) (config
 	c.Kafka.Group = n.group
 	c.Kafka.SessionTimeout = 6 * time.Second // the minimum of both Kafka and kfake
 	c.Kafka.HeartbeatInterval = time.Second
+	c.Target.Client = "demoshop"
 	c.Target.URL = simURL + "/c/{client}"
 	c.Target.EdgeURL = simURL + "/e/{hint}"
 	c.Batch.Linger = 200 * time.Millisecond
 	c.Admin.Listen = cfg.AdminListen
-	if err := c.Validate(); err != nil {
+	if err := c.ValidateDaemon(); err != nil {
 		return c, fmt.Errorf("notifierd configuration: %w", err)
 	}
 	return c, nil
