@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -138,16 +139,30 @@ func TestBudgetBlocksAtTheBound(t *testing.T) {
 	if err := bud.Acquire(ctx, 10); err != nil {
 		t.Fatal(err)
 	}
-	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
-	defer cancel()
+	short, cancel := context.WithCancel(ctx)
+	cancel()
 	if err := bud.Acquire(short, 10); err == nil {
 		t.Fatal("Acquire past the event bound did not wait")
 	}
 	got := make(chan error)
 	go func() { got <- bud.Acquire(ctx, 10) }()
+	for { // Release must wake a waiter, not merely precede it
+		bud.mu.Lock()
+		waiting := bud.waiters
+		bud.mu.Unlock()
+		if waiting == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
 	bud.Release(10)
-	if err := <-got; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Release did not wake the waiting Acquire")
 	}
 	if events, bytes := bud.Used(); events != 2 || bytes != 20 {
 		t.Fatalf("Used() = %d, %d", events, bytes)

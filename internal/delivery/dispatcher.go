@@ -161,10 +161,10 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 		return
 	}
 	resp, err := d.post(ctx, env, part)
-	if ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil {
 		return // shutting down: the part stays unacknowledged and is redelivered later
 	}
-	if err == nil {
+	if err == nil { // even at the shutdown deadline: what Target acknowledged is settled
 		missing := d.acknowledge(env, part, resp)
 		if len(missing) == 0 {
 			d.finishPart(ctx, s, nil)

@@ -337,11 +337,34 @@ func TestOneFailingSessionDoesNotStallOthers(t *testing.T) {
 		return ackAll(idsOf(t, body)), nil
 	}
 	d, _ := startDispatcher(t, send, o, retry.Policy{Initial: time.Hour, Max: time.Hour, Multiplier: 2})
-	for range 4 { // as many failing sessions as workers
-		d.Submit(batchOf(o.item(t, "bad", fmt.Sprintf("bad%d", time.Now().UnixNano()))))
+	for i := range 4 { // as many failing sessions as workers: none may hold one while it waits
+		d.Submit(batchOf(o.item(t, fmt.Sprintf("bad%d", i), fmt.Sprintf("bad%d", i))))
 	}
 	for i := range 20 {
 		d.Submit(batchOf(o.item(t, fmt.Sprintf("good%d", i), fmt.Sprintf("g%d", i))))
 	}
 	o.waitFinished(t, 20)
+}
+
+// TestAcknowledgedAtShutdownIsSettled: a 200 that arrives as the dispatcher stops still
+// settles its items; dropping it would have Kafka hand them out again, and Target count them
+// twice.
+func TestAcknowledgedAtShutdownIsSettled(t *testing.T) {
+	o := newOutcome()
+	sending := make(chan struct{})
+	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
+		func(ctx context.Context, _ string, body []byte) (*Response, error) {
+			close(sending)
+			<-ctx.Done() // the answer comes back just as the dispatcher is told to stop
+			return ackAll(idsOf(t, body)), nil
+		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), o.deadLetter,
+		metrics.New(prometheus.NewRegistry()), zap.NewNop())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	d.Submit(batchOf(o.item(t, "s", "a")))
+	<-sending
+	cancel()
+	<-done
+	o.waitFinished(t, 1)
 }

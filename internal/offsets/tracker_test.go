@@ -58,6 +58,11 @@ func TestBeginWaitsAtTheBound(t *testing.T) {
 	began := make(chan error)
 	go func() { began <- tr.Begin(ctx, 2, time.Now()) }()
 	tr.Done(1) // not the head: no room yet
+	full, cancelFull := context.WithCancel(ctx)
+	cancelFull()
+	if err := tr.Begin(full, 3, time.Now()); err == nil {
+		t.Fatal("Begin found room while the bound was still full (an offset done above the head frees nothing)")
+	}
 	select {
 	case <-began:
 		t.Fatal("Begin returned while the bound was still full")
@@ -113,5 +118,38 @@ func TestWaitWatermarkIgnoresOffsetsAtOrAbove(t *testing.T) {
 	cancel()
 	if err := tr.WaitWatermark(ctx, 3); err == nil {
 		t.Fatal("offset 2 is pending, yet WaitWatermark(3) returned nil")
+	}
+}
+
+// TestCompactionKeepsUnfinishedOffsets: past 1,024 finished entries the tracker drops its
+// done prefix; the offsets still pending must survive it, and so must their order.
+func TestCompactionKeepsUnfinishedOffsets(t *testing.T) {
+	const n = 3000
+	tr := New(0, n)
+	for o := int64(0); o < n; o++ {
+		if err := tr.Begin(context.Background(), o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pending := map[int64]bool{2500: true, 2501: true, 2900: true}
+	for o := int64(n - 1); o >= 0; o-- { // out of order: the head finishes last
+		if !pending[o] {
+			tr.Done(o)
+		}
+	}
+	if got := tr.Watermark(); got != 2500 {
+		t.Fatalf("Watermark() = %d after compaction, want 2500 (the oldest unfinished offset)", got)
+	}
+	if got := tr.Pending(); got != n-2500 { // begun and not yet below the watermark
+		t.Fatalf("Pending() = %d, want %d", got, n-2500)
+	}
+	tr.Done(2500)
+	tr.Done(2501)
+	if got := tr.Watermark(); got != 2900 {
+		t.Fatalf("Watermark() = %d, want 2900", got)
+	}
+	tr.Done(2900)
+	if got := tr.Watermark(); got != n {
+		t.Fatalf("Watermark() = %d, want %d", got, n)
 	}
 }
