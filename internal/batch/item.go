@@ -2,7 +2,6 @@ package batch
 
 import (
 	"sync"
-	"time"
 
 	"github.com/notifierd/notifierd/internal/event"
 )
@@ -13,7 +12,6 @@ type Item struct {
 	Source       event.Source
 	Key          []byte // the Kafka message key, kept for the dead-letter copy
 	Value        []byte // the Kafka message value, kept for the dead-letter copy
-	Fetched      time.Time
 
 	// Settle records the outcome: the offset is done and the budget is returned.
 	settle func()
@@ -24,8 +22,8 @@ type Item struct {
 
 // NewItem wraps a notification; settle runs once when it is acknowledged or dead-lettered,
 // stale tells whether its partition was given up.
-func NewItem(n *event.Notification, src event.Source, key, value []byte, fetched time.Time, settle func(), stale func() bool) *Item {
-	return &Item{Notification: n, Source: src, Key: key, Value: value, Fetched: fetched, settle: settle, stale: stale}
+func NewItem(n *event.Notification, src event.Source, key, value []byte, settle func(), stale func() bool) *Item {
+	return &Item{Notification: n, Source: src, Key: key, Value: value, settle: settle, stale: stale}
 }
 
 // Settle marks the item finished; later calls do nothing.

@@ -11,6 +11,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/config"
 )
 
 // Options scale and shape a run; cmd/bench maps its flags onto them.
@@ -91,12 +93,9 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	if err := BuildDaemon(ctx, opt.RepoRoot, b.bin); err != nil {
 		return nil, err
 	}
-	if spec, err := (DaemonSpec{Broker: "x:1", Topic: "t", Group: "g", DLQTopic: "d", SimURL: "http://x", Linger: opt.Linger}).Config("127.0.0.1:1"); err == nil {
-		b.res.Config.MaxConcurrency = spec.Target.MaxConcurrency
-		b.res.Config.MaxBufferedBytes = spec.Batch.MaxBufferedBytes
-	} else {
-		return nil, err
-	}
+	def := config.Default() // the runs change neither
+	b.res.Config.MaxConcurrency = def.Target.MaxConcurrency
+	b.res.Config.MaxBufferedBytes = def.Batch.MaxBufferedBytes
 	var err error
 	if b.dlq, err = b.topic(ctx, "dlq", 1); err != nil {
 		return nil, err
@@ -179,7 +178,7 @@ func (b *Bench) produceMain(ctx context.Context) error {
 	if b.mainEnds, err = b.k.EndOffsets(ctx, b.main, b.opt.Partitions); err != nil {
 		return err
 	}
-	minL, minS := MinRequests(p.Stamps, b.opt.Linger.Milliseconds(), 50)
+	minL, minS := MinRequests(p.Stamps, b.opt.Linger.Milliseconds(), b.opt.MaxNotifications)
 	b.res.Workload = WorkloadInfo{
 		Events: p.Count(), Sessions: w.Sessions(), MinBytes: p.MinBytes, MaxBytes: p.MaxBytes,
 		AvgBytes: int(p.Bytes / max(p.Count(), 1)), ProduceElapsed: p.Elapsed, MinLinger: minL, MinPerSession: minS,

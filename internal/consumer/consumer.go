@@ -8,6 +8,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -131,6 +132,11 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 
 	committer := &committer{gen: gen, topic: c.cfg.Topic, metrics: c.metrics, log: c.log, progress: &c.progress, last: make(map[int]int64)}
 	for _, a := range assigned {
+		if a.Offset >= 0 { // already committed: re-committing it is neither needed nor progress
+			committer.last[a.ID] = a.Offset
+		}
+	}
+	for _, a := range assigned {
 		w := &worker{c: c, partition: a.ID, start: a.Offset, tracker: trackers[a.ID], committer: committer}
 		gen.Start(func(ctx context.Context) { w.run(ctx, base) })
 	}
@@ -161,7 +167,7 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 		}
 		oldest := time.Time{}
 		for p, t := range trackers {
-			cm.commit(p, t)
+			_ = cm.commit(p, t) // logged; the next tick tries again
 			if at, ok := t.Oldest(); ok && (oldest.IsZero() || at.Before(oldest)) {
 				oldest = at
 			}
@@ -174,28 +180,29 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 	}
 }
 
-// commit commits partition p's watermark if it moved.
-func (cm *committer) commit(p int, t *offsets.Tracker) {
+// commit commits partition p's watermark if it moved, and says why not if that failed.
+func (cm *committer) commit(p int, t *offsets.Tracker) error {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
 	wm := t.Watermark()
 	if wm < 0 {
-		return // nothing fetched yet from a partition with no commit
+		return nil // nothing fetched yet from a partition with no commit
 	}
 	label := strconv.Itoa(p)
 	if hw, ok := cm.highWater.Load(p); ok { // lag grows during an outage too, not only on commits
 		cm.metrics.ConsumerLag.WithLabelValues(cm.topic, label).Set(float64(max(hw.(int64)-wm, 0)))
 	}
 	if last, ok := cm.last[p]; ok && wm == last {
-		return
+		return nil
 	}
 	if err := cm.gen.CommitOffsets(map[string]map[int]int64{cm.topic: {p: wm}}); err != nil {
 		cm.log.Warn("offset commit failed", zap.String("topic", cm.topic), zap.Int("partition", p), zap.Int64("offset", wm), zap.Error(err))
-		return
+		return fmt.Errorf("committing %s/%d at %d: %w", cm.topic, p, wm, err)
 	}
 	cm.last[p] = wm
 	cm.progress.Store(time.Now().UnixNano())
 	cm.metrics.CommittedOffset.WithLabelValues(cm.topic, label).Set(float64(wm))
+	return nil
 }
 
 // forget drops partition p's series once it is no longer ours, so a former owner does not

@@ -47,6 +47,7 @@ func (w *worker) run(genCtx, base context.Context) {
 // fetched but not taken by the handler, or -1.
 func (w *worker) fetch(ctx context.Context, reader *kafka.Reader, log *zap.Logger) int64 {
 	stale := w.tracker.Abandoned
+	highWater := int64(-1)
 	for {
 		msg, err := reader.FetchMessage(ctx)
 		if ctx.Err() != nil {
@@ -65,7 +66,10 @@ func (w *worker) fetch(ctx context.Context, reader *kafka.Reader, log *zap.Logge
 			return -1 // generation ended while waiting for room: the message is refetched later
 		}
 		w.c.metrics.EventsConsumed.Inc()
-		w.committer.highWater.Store(w.partition, msg.HighWaterMark)
+		if msg.HighWaterMark != highWater { // changes per fetch, not per message
+			highWater = msg.HighWaterMark
+			w.committer.highWater.Store(w.partition, highWater)
+		}
 		offset := msg.Offset
 		if err := w.c.handle(ctx, msg, func() { w.tracker.Done(offset) }, stale); err != nil {
 			return offset // stays pending, so no commit passes it
@@ -79,7 +83,9 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)
-	w.committer.commit(w.partition, w.tracker)
+	if cerr := w.committer.commit(w.partition, w.tracker); cerr != nil {
+		log.Warn("partition released without its last commit; what is above the committed offset will be redelivered", zap.Error(cerr))
+	}
 	w.tracker.Abandon()
 	w.committer.forget(w.partition)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

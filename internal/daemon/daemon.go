@@ -227,7 +227,7 @@ func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), sta
 		d.lastProgress.Store(time.Now().UnixNano())
 		done()
 	}
-	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, time.Now(), settle, stale))
+	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, settle, stale))
 	return nil
 }
 

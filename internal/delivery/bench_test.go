@@ -58,7 +58,7 @@ func benchItems(b *testing.B, session string, ids []string) []*batch.Item {
 		if err != nil {
 			b.Fatal(err)
 		}
-		items[i] = batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), time.Now(), func() {}, nil)
+		items[i] = batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), func() {}, nil)
 	}
 	return items
 }

@@ -184,12 +184,12 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 		half := len(part) / 2
 		d.finishPart(ctx, s, [][]*batch.Item{part[half:], part[:half]})
 	case errors.As(err, &tErr):
-		reason := "target_rejected"
+		reason, detail := "target_rejected", tErr.Message // a 400: Target names the bad field
 		if tErr.Status != 400 {
-			reason = "target_status_" + tErr.Reason
+			reason, detail = "target_status_"+tErr.Reason, err.Error() // the status too: a 403's body may be empty
 		}
 		for _, it := range part {
-			d.deadLetter(ctx, it, reason, tErr.Message)
+			d.deadLetter(ctx, it, reason, detail)
 		}
 		d.finishPart(ctx, s, nil)
 	default:
@@ -252,7 +252,7 @@ func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.I
 		s.parts = nil
 		d.mu.Unlock()
 		for _, p := range parts {
-			for _, it := range p {
+			for _, it := range dropStale(p) { // a given-up partition's items are its new owner's
 				d.deadLetter(ctx, it, "retries_exhausted", cause.Error())
 			}
 		}

@@ -45,7 +45,7 @@ func (o *outcome) item(t *testing.T, session, id string) *batch.Item {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), time.Now(), func() {
+	return batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), func() {
 		o.mu.Lock()
 		o.settled[id]++
 		o.mu.Unlock()
@@ -323,7 +323,7 @@ func TestStaleItemsAreNotSent(t *testing.T) {
 	}
 	d, _ := startDispatcher(t, send, o, retry.Policy{})
 	it := o.item(t, "s", "a")
-	stale := batch.NewItem(it.Notification, it.Source, nil, nil, time.Now(), func() { o.finished <- "a" }, func() bool { return true })
+	stale := batch.NewItem(it.Notification, it.Source, nil, nil, func() { o.finished <- "a" }, func() bool { return true })
 	d.Submit(batchOf(stale))
 	o.waitFinished(t, 1)
 }

@@ -200,7 +200,7 @@ func TestDropStaleKeepsOrderAndSettlesStale(t *testing.T) {
 	var items []*batch.Item
 	for i, stale := range []bool{false, true, false, true, false} {
 		it := o.item(t, "s", string(rune('a'+i)))
-		items = append(items, batch.NewItem(it.Notification, it.Source, nil, nil, time.Now(), func() { o.finished <- "x" }, func() bool { return stale }))
+		items = append(items, batch.NewItem(it.Notification, it.Source, nil, nil, func() { o.finished <- "x" }, func() bool { return stale }))
 	}
 	fresh := []*batch.Item{items[0], items[2], items[4]}
 	if got := dropStale(fresh); len(got) != 3 || &got[0] != &fresh[0] {
