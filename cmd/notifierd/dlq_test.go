@@ -13,7 +13,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/notifierd/notifierd/internal/dlq"
-	"github.com/notifierd/notifierd/internal/dlqtool"
 	"github.com/notifierd/notifierd/internal/kafkatest"
 )
 
@@ -91,7 +90,7 @@ func TestDLQVerbs(t *testing.T) {
 	for _, m := range kafkatest.ReadAll(t, addr, events) {
 		from := ""
 		for _, h := range m.Headers {
-			if h.Key == dlqtool.HeaderReplayedFrom {
+			if h.Key == dlq.HeaderReplayedFrom {
 				from = string(h.Value)
 			}
 		}

@@ -23,7 +23,6 @@ import (
 	"github.com/notifierd/notifierd/internal/consumer"
 	"github.com/notifierd/notifierd/internal/delivery"
 	"github.com/notifierd/notifierd/internal/dlq"
-	"github.com/notifierd/notifierd/internal/dlqtool"
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
 	"github.com/notifierd/notifierd/internal/metrics"
@@ -202,7 +201,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 // handle takes one message from a partition worker.
 func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), stale func() bool) error {
 	src := event.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
-		ReplayedFrom: dlq.Header(msg, dlqtool.HeaderReplayedFrom)}
+		ReplayedFrom: dlq.Header(msg, dlq.HeaderReplayedFrom)}
 	n, err := d.decoder.Decode(msg.Value, src)
 	if err != nil {
 		reason := notify.ReasonBadValue

@@ -25,6 +25,10 @@ const (
 	HeaderPartition = "notifierd-partition"
 	HeaderOffset    = "notifierd-offset"
 	HeaderTime      = "notifierd-time" // RFC 3339, when it was dead-lettered
+	// HeaderReplayedFrom marks a replayed message with the dead-letter entry it came from
+	// (topic/partition/offset); a replay dead-lettered again keeps it, so every replay of the
+	// first entry shares one derived notification id.
+	HeaderReplayedFrom = "notifierd-replayed-from"
 )
 
 // Entry is one event to dead-letter.
@@ -117,6 +121,9 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 				{Key: HeaderOffset, Value: []byte(strconv.FormatInt(e.Source.Offset, 10))},
 				{Key: HeaderTime, Value: []byte(now)},
 			},
+		}
+		if e.Source.ReplayedFrom != "" {
+			msgs[i].Headers = append(msgs[i].Headers, kafka.Header{Key: HeaderReplayedFrom, Value: []byte(e.Source.ReplayedFrom)})
 		}
 	}
 	b := w.policy.NewBackOff()

@@ -40,7 +40,7 @@ func TestDoneOnlyAfterASuccessfulWrite(t *testing.T) {
 
 	done := make(chan struct{})
 	err := w.Send(ctx, Entry{
-		Source: event.Source{Topic: "events", Partition: 2, Offset: 7}, Key: []byte("s1"), Value: []byte(`{"bad"`),
+		Source: event.Source{Topic: "events", Partition: 2, Offset: 7, ReplayedFrom: "dlq/0/4"}, Key: []byte("s1"), Value: []byte(`{"bad"`),
 		Reason: "bad_json", Detail: "invalid event: unexpected end", Done: func() {
 			mu.Lock()
 			defer mu.Unlock()
@@ -58,6 +58,9 @@ func TestDoneOnlyAfterASuccessfulWrite(t *testing.T) {
 	defer mu.Unlock()
 	if attempts != 3 || len(written) != 1 {
 		t.Fatalf("attempts = %d, written = %d", attempts, len(written))
+	}
+	if got := Header(written[0], HeaderReplayedFrom); got != "dlq/0/4" {
+		t.Fatalf("%s = %q: a replay dead-lettered again must keep its first entry", HeaderReplayedFrom, got)
 	}
 	m := written[0]
 	for name, want := range map[string]string{HeaderReason: "bad_json", HeaderError: "invalid event: unexpected end", HeaderTopic: "events", HeaderPartition: "2", HeaderOffset: "7"} {

@@ -57,6 +57,19 @@ type Entry struct {
 	SessionID string
 
 	Key, Value []byte // the original message, as replay publishes it again
+
+	// FirstEntry is the dead-letter entry an earlier replay of this event came from, when
+	// the event was a replay dead-lettered again.
+	FirstEntry string
+}
+
+// ReplayedFrom is what a replay of e is marked with: the first dead-letter entry of the
+// event, so that replaying it again, from any entry, keeps one derived notification id.
+func (e Entry) ReplayedFrom() string {
+	if e.FirstEntry != "" {
+		return e.FirstEntry
+	}
+	return e.At.String()
 }
 
 // HasSource reports whether the entry names where its event came from.
@@ -72,6 +85,8 @@ func NewEntry(m kafka.Message) Entry {
 		Error:  dlq.Header(m, dlq.HeaderError),
 		Key:    m.Key,
 		Value:  m.Value,
+
+		FirstEntry: dlq.Header(m, dlq.HeaderReplayedFrom),
 	}
 	if t, err := time.Parse(time.RFC3339Nano, dlq.Header(m, dlq.HeaderTime)); err == nil {
 		e.Time = t
@@ -85,7 +100,7 @@ func NewEntry(m kafka.Message) Entry {
 	if json.Unmarshal(m.Value, &ev) == nil {
 		e.EventID = ev.ID
 		if e.EventID == "" && e.HasSource() {
-			e.EventID = event.DerivedID(event.Source{Topic: e.Source.Topic, Partition: e.Source.Partition, Offset: e.Source.Offset})
+			e.EventID = event.DerivedID(event.Source{Topic: e.Source.Topic, Partition: e.Source.Partition, Offset: e.Source.Offset, ReplayedFrom: e.FirstEntry})
 		}
 		e.SessionID = ev.SessionID
 		if e.SessionID == "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/dlqtool"
 )
 
@@ -72,5 +73,22 @@ func TestNewEntry(t *testing.T) {
 				t.Fatalf("key/value changed: %q=%q", e.Key, e.Value)
 			}
 		})
+	}
+}
+
+// TestReplayDeadLetteredAgainKeepsItsFirstEntry: an event replayed from entry dlq/0/4 that is
+// dead-lettered again carries that first entry; its id is the one the daemon used, and
+// replaying it again marks it with the first entry, not with its own position, so every
+// replay of the event shares one notification id.
+func TestReplayDeadLetteredAgainKeepsItsFirstEntry(t *testing.T) {
+	m := deadLetter("k", `{"type":"click"}`, "target_rejected", "400", pos("ev", 0, 3))
+	m.Offset = 12
+	m.Headers = append(m.Headers, kafka.Header{Key: dlq.HeaderReplayedFrom, Value: []byte("dlq/0/4")})
+	e := dlqtool.NewEntry(m)
+	if e.EventID != "replay:dlq/0/4" || e.ReplayedFrom() != "dlq/0/4" {
+		t.Fatalf("id %q, replayed from %q; want replay:dlq/0/4 and dlq/0/4", e.EventID, e.ReplayedFrom())
+	}
+	if first := dlqtool.NewEntry(deadLetter("k", `{"type":"click"}`, "bad_json", "x", pos("ev", 0, 3))); first.ReplayedFrom() != first.At.String() {
+		t.Fatalf("a first dead letter replays as %q, want its own position %s", first.ReplayedFrom(), first.At)
 	}
 }

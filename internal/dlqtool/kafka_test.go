@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/dlqtool"
 	"github.com/notifierd/notifierd/internal/kafkatest"
 	"github.com/notifierd/notifierd/pkg/notify"
@@ -117,7 +118,7 @@ func TestReplayToKafka(t *testing.T) {
 	for _, m := range kafkatest.ReadAll(t, b.addr, b.events) {
 		from := ""
 		for _, h := range m.Headers {
-			if h.Key == dlqtool.HeaderReplayedFrom {
+			if h.Key == dlq.HeaderReplayedFrom {
 				from = string(h.Value)
 			}
 		}

@@ -7,11 +7,9 @@ import (
 	"strings"
 
 	"github.com/segmentio/kafka-go"
-)
 
-// HeaderReplayedFrom is set on every replayed message to the dead-letter entry's
-// topic/partition/offset, so a replay can be traced back (and told apart from a producer's).
-const HeaderReplayedFrom = "notifierd-replayed-from"
+	"github.com/notifierd/notifierd/internal/dlq"
+)
 
 // replayBatch bounds the messages held between writes when replaying by reason or all.
 const replayBatch = 500
@@ -51,7 +49,7 @@ func (r Replayer) Replay(ctx context.Context, entries iter.Seq2[Entry, error], s
 		if !r.DryRun {
 			msgs := make([]kafka.Message, len(pending))
 			for i, e := range pending {
-				msgs[i] = kafka.Message{Key: e.Key, Value: e.Value, Headers: []kafka.Header{{Key: HeaderReplayedFrom, Value: []byte(e.At.String())}}}
+				msgs[i] = kafka.Message{Key: e.Key, Value: e.Value, Headers: []kafka.Header{{Key: dlq.HeaderReplayedFrom, Value: []byte(e.ReplayedFrom())}}}
 			}
 			if err := r.Produce(ctx, msgs...); err != nil {
 				return fmt.Errorf("replaying %d entries (from %s on): %w", len(msgs), pending[0].At, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/dlqtool"
 )
 
@@ -61,12 +62,12 @@ func TestReplay(t *testing.T) {
 				values = append(values, string(m.Value))
 				from := ""
 				for _, h := range m.Headers {
-					if h.Key == dlqtool.HeaderReplayedFrom {
+					if h.Key == dlq.HeaderReplayedFrom {
 						from = string(h.Value)
 					}
 				}
 				if !strings.HasPrefix(from, "dlq/0/") {
-					t.Errorf("message %s has %s %q, want the dead-letter position", m.Value, dlqtool.HeaderReplayedFrom, from)
+					t.Errorf("message %s has %s %q, want the dead-letter position", m.Value, dlq.HeaderReplayedFrom, from)
 				}
 			}
 			if fmt.Sprint(values) != fmt.Sprint(tt.wantValues) || reported != tt.reported || res.Replayed != tt.reported || res.Duplicates != tt.duplicates {
