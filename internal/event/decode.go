@@ -19,7 +19,7 @@ import (
 
 // Reason codes of decode failures that happen before validation; the rest are notify's.
 const (
-	ReasonTooLarge    = "too_large"
+	ReasonTooLarge    = notify.ReasonTooLarge // the publisher refuses the same events
 	ReasonInvalidUTF8 = "invalid_utf8"
 	ReasonBadJSON     = "bad_json"
 )
@@ -51,6 +51,18 @@ type Decoder struct {
 	MaxBytes int    // largest message value accepted
 	Limits   notify.Limits
 	Now      func() time.Time
+
+	contextOnce    sync.Once
+	contextDefault json.RawMessage
+}
+
+// defaultContext is the context of an event that has none, built once: every buffered
+// envelope of such an event shares it.
+func (d *Decoder) defaultContext() json.RawMessage {
+	d.contextOnce.Do(func() {
+		d.contextDefault = json.RawMessage(`{"channel":` + string(appendString(nil, d.Channel)) + `}`)
+	})
+	return d.contextDefault
 }
 
 // Decode validates value and returns the notification it describes, or an *Error.
@@ -134,7 +146,7 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 // Target answer 204 without the per-id acknowledgements that offsets depend on.
 func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 	if len(raw) == 0 { // the common case: no map to build
-		return json.RawMessage(`{"channel":` + strconv.Quote(d.Channel) + `}`), nil
+		return d.defaultContext(), nil
 	}
 	channel, hasBeacon, err := scanContext(raw)
 	if err != nil {
@@ -152,7 +164,7 @@ func (d *Decoder) context(raw json.RawMessage) (json.RawMessage, error) {
 	}
 	delete(fields, "beacon")
 	if channel == "" {
-		fields["channel"] = json.RawMessage(strconv.Quote(d.Channel))
+		fields["channel"] = json.RawMessage(appendString(nil, d.Channel))
 	}
 	out, err := jsonv2.Marshal(fields, jsonv2.Deterministic(true))
 	if err != nil {
