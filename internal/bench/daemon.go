@@ -75,12 +75,13 @@ func (s DaemonSpec) Config(adminAddr string) (config.Config, error) {
 
 // Daemon is a running notifierd process.
 type Daemon struct {
-	cmd    *exec.Cmd
-	Pid    int
-	Admin  string // host:port of /metrics, /readyz
-	Config config.Config
-	done   chan struct{}
-	err    error // the process's exit, once done is closed
+	cmd     *exec.Cmd
+	Pid     int
+	Admin   string // host:port of /metrics, /readyz
+	Config  config.Config
+	done    chan struct{}
+	err     error  // the process's exit, once done is closed
+	logPath string // its stdout and stderr
 }
 
 // StartDaemon writes the spec's configuration into dir and starts bin --config on it, its
@@ -105,7 +106,8 @@ func StartDaemon(bin, dir string, spec DaemonSpec) (*Daemon, error) {
 	if err := os.WriteFile(cfgPath, yaml, 0o644); err != nil {
 		return nil, err
 	}
-	logFile, err := os.Create(filepath.Join(dir, "notifierd.log"))
+	logPath := filepath.Join(dir, "notifierd.log")
+	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +119,7 @@ func StartDaemon(bin, dir string, spec DaemonSpec) (*Daemon, error) {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	d := &Daemon{cmd: cmd, Pid: cmd.Process.Pid, Admin: admin, Config: cfg, done: make(chan struct{})}
+	d := &Daemon{cmd: cmd, Pid: cmd.Process.Pid, Admin: admin, Config: cfg, done: make(chan struct{}), logPath: logPath}
 	go func() {
 		d.err = cmd.Wait()
 		logFile.Close()
@@ -152,19 +154,26 @@ func (d *Daemon) WaitReady(ctx context.Context) error {
 	for {
 		select {
 		case <-d.done:
-			return fmt.Errorf("notifierd exited before joining its group: %v", d.err)
+			return fmt.Errorf("notifierd exited before joining its group: %v (log in %s)", d.err, d.logPath)
 		case <-ctx.Done():
 			return fmt.Errorf("notifierd not ready: %w", ctx.Err())
 		default:
 		}
-		if res, err := httpClient.Get("http://" + d.Admin + "/readyz"); err == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		if res, err := httpClient.Do(req); err == nil {
 			_, _ = io.Copy(io.Discard, res.Body)
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				return nil
 			}
 		}
-		time.Sleep(10 * time.Millisecond)
+		select { // /readyz is polled: the daemon has no other readiness signal
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }
 
@@ -210,7 +219,8 @@ func (d *Daemon) Stop(grace time.Duration) error {
 	select {
 	case <-d.done:
 	case <-time.After(grace):
-		return errors.Join(errors.New("notifierd did not stop after SIGTERM; killed"), d.Kill())
+		d.Kill()
+		return fmt.Errorf("notifierd did not stop within %s of SIGTERM; killed (log in %s)", grace, d.logPath)
 	}
 	var ee *exec.ExitError
 	if errors.As(d.err, &ee) {
@@ -220,8 +230,7 @@ func (d *Daemon) Stop(grace time.Duration) error {
 }
 
 // Kill ends the process at once and waits for it.
-func (d *Daemon) Kill() error {
+func (d *Daemon) Kill() {
 	_ = d.cmd.Process.Kill()
 	<-d.done
-	return nil
 }

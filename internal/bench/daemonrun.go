@@ -67,7 +67,12 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 
 	produced := r.produced
 	if r.pace != nil {
-		time.Sleep(time.Second) // let the partition readers connect before the clock starts
+		// Let the partition readers connect before the clock starts; there is no signal for it.
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
 	}
 	start := time.Now()
 	u0, s0 := d.CPU()

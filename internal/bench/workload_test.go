@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -26,7 +27,7 @@ func TestWorkloadEventsAreValidAndSized(t *testing.T) {
 				t.Fatalf("event of %d bytes: %s", len(m.Value), m.Value)
 			}
 			var ev notify.Event
-			dec := json.NewDecoder(bytesReader(m.Value))
+			dec := json.NewDecoder(bytes.NewReader(m.Value))
 			dec.DisallowUnknownFields()
 			if err := dec.Decode(&ev); err != nil {
 				t.Fatalf("decode: %v: %s", err, m.Value)

@@ -91,7 +91,6 @@ type Notifierd struct {
 
 	mu   sync.Mutex
 	peak Memory // highest VmHWM/VmRSS seen
-	last Metrics
 	stop chan struct{}
 	http *http.Client
 }
@@ -187,18 +186,5 @@ func (n *Notifierd) Metrics(ctx context.Context) (Metrics, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	m, err := parseMetrics(resp.Body)
-	if err == nil {
-		n.mu.Lock()
-		n.last = m
-		n.mu.Unlock()
-	}
-	return m, err
-}
-
-// LastMetrics is the last successful scrape (nil if none).
-func (n *Notifierd) LastMetrics() Metrics {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.last
+	return parseMetrics(resp.Body)
 }

@@ -23,7 +23,6 @@ type Proc struct {
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited and been reaped
 	err     error         // Wait's error, valid once done is closed
-	started time.Time
 }
 
 // procSet tracks the processes of one scenario.
@@ -51,7 +50,7 @@ func (ps *procSet) start(name, logPath, bin string, args []string, env []string)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Proc{Name: name, LogPath: logPath, Log: relTo(ps.root, logPath), cmd: cmd, done: make(chan struct{}), started: time.Now()}
+	p := &Proc{Name: name, LogPath: logPath, Log: relTo(ps.root, logPath), cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)

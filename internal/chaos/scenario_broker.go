@@ -36,7 +36,10 @@ func runBrokerRestart(ctx context.Context, b *Bed) error {
 	if err := sleep(ctx, b.pick(5*time.Second, 20*time.Second)); err != nil {
 		return err
 	}
-	before, _ := n.Metrics(ctx)
+	before, err := n.Metrics(ctx)
+	if err != nil {
+		return fmt.Errorf("scraping %s before stopping the broker: %w", n.Name, err)
+	}
 	down := time.Now()
 	if err := broker.Stop(ctx); err != nil {
 		return err

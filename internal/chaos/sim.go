@@ -110,7 +110,9 @@ func (s *Sim) call(ctx context.Context, method, path string, body []byte, out an
 		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, b)
 	}
 	if out != nil {
-		return json.Unmarshal(b, out)
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
 	}
 	return nil
 }

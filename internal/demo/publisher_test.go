@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 )
@@ -74,8 +75,13 @@ func TestPublisherWritesAllInOrderWithIDHeaders(t *testing.T) {
 func TestPublisherPaces(t *testing.T) {
 	msgs := publisherMessages(30)
 	rec := &recorder{}
+	start := time.Now()
 	if err := NewPublisher(rec.write, 100).Run(context.Background(), msgs); err != nil {
 		t.Fatal(err)
+	}
+	// A lower bound only: a pacer can be slow on a busy machine, never faster than its rate.
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Errorf("30 messages at 100/s took %s, under the 290 ms the pace allows", took)
 	}
 	if len(rec.chunks) < 2 || len(rec.chunks[0]) == len(msgs) {
 		t.Errorf("at 100/s, 30 messages went out in %d writes, the first of %d", len(rec.chunks), len(rec.chunks[0]))
