@@ -6,6 +6,8 @@ package dlq
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,6 +31,9 @@ const (
 	// (topic/partition/offset); a replay dead-lettered again keeps it, so every replay of the
 	// first entry shares one derived notification id.
 	HeaderReplayedFrom = "notifierd-replayed-from"
+	// HeaderValueDropped is set when the event's value was too large for the dead-letter
+	// topic and was left out; it says how large it was.
+	HeaderValueDropped = "notifierd-value-dropped"
 )
 
 // Entry is one event to dead-letter.
@@ -135,6 +140,29 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// A message over the size limit fails every time: retrying it as it is would stop all
+		// dead-lettering, and with it every partition's commits.
+		var tooLarge kafka.MessageTooLargeError
+		var partial kafka.WriteErrors
+		switch {
+		case errors.As(err, &tooLarge): // refused before sending: nothing was written
+			if i := indexOf(msgs, tooLarge.Message); i >= 0 && msgs[i].Value != nil {
+				msgs[i] = w.withoutValue(msgs[i], err)
+				continue
+			}
+		case errors.As(err, &partial) && len(partial) == len(msgs):
+			var again []kafka.Message // the ones written must not be written twice
+			for i, e := range partial {
+				switch {
+				case e == nil:
+				case errors.Is(e, kafka.MessageSizeTooLarge) && msgs[i].Value != nil:
+					again = append(again, w.withoutValue(msgs[i], e))
+				default:
+					again = append(again, msgs[i])
+				}
+			}
+			msgs = again
+		}
 		wait, _ := retry.Wait(b, 0)
 		w.log.Warn("dead-letter write failed; retrying", zap.Int("events", len(msgs)), zap.Duration("wait", wait), zap.Error(err))
 		select {
@@ -143,6 +171,29 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// withoutValue is m without its value, which the dead-letter topic refused as too large;
+// the headers still say where the event is in the source topic.
+func (w *Writer) withoutValue(m kafka.Message, cause error) kafka.Message {
+	w.log.Warn("dead-letter entry too large: writing it without the event's value",
+		zap.String("source", Header(m, HeaderTopic)+"/"+Header(m, HeaderPartition)+"/"+Header(m, HeaderOffset)), zap.Int("bytes", len(m.Value)), zap.Error(cause))
+	m.Headers = append(slices.Clone(m.Headers), kafka.Header{Key: HeaderValueDropped,
+		Value: []byte(strconv.Itoa(len(m.Value)) + " bytes: over the dead-letter topic's message size; the event stays at its source position")})
+	m.Value = nil
+	return m
+}
+
+// indexOf finds target among msgs by its value's (or key's) backing array: kafka-go hands
+// back a copy of the message it refused.
+func indexOf(msgs []kafka.Message, target kafka.Message) int {
+	same := func(a, b []byte) bool { return len(a) > 0 && len(a) == len(b) && &a[0] == &b[0] }
+	for i, m := range msgs {
+		if same(m.Value, target.Value) || same(m.Key, target.Key) {
+			return i
+		}
+	}
+	return -1
 }
 
 // Header returns the value of the named header of a dead-letter message.

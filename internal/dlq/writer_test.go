@@ -3,8 +3,10 @@ package dlq
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
@@ -91,4 +93,114 @@ func TestNotDoneWhenStoppedBeforeSuccess(t *testing.T) {
 	<-failing
 	cancel()
 	<-stopped
+}
+
+// writeAll runs a writer over produce, sends entries and waits until each is done.
+func writeAll(t *testing.T, produce func(context.Context, ...kafka.Message) error, entries ...Entry) {
+	t.Helper()
+	w := NewWriter(produce, metrics.New(prometheus.NewRegistry()), zap.NewNop())
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() { w.Run(ctx); close(stopped) }()
+	defer func() { cancel(); <-stopped }()
+	done := make(chan struct{}, len(entries))
+	for _, e := range entries {
+		e.Done = func() { done <- struct{}{} }
+		if err := w.Send(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range entries {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an entry was never written: dead-lettering stalled")
+		}
+	}
+}
+
+// TestTooLargeEntryIsWrittenWithoutItsValue: an entry over the size limit fails every time
+// as it is; written without the value it does not stop every other dead letter.
+func TestTooLargeEntryIsWrittenWithoutItsValue(t *testing.T) {
+	var mu sync.Mutex
+	var written []kafka.Message
+	produce := func(_ context.Context, msgs ...kafka.Message) error {
+		for i, m := range msgs {
+			if len(m.Value) > 100 { // refused before sending, as kafka-go does over BatchBytes
+				rest := append(append([]kafka.Message{}, msgs[:i]...), msgs[i+1:]...)
+				return kafka.MessageTooLargeError{Message: m, Remaining: rest}
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		written = append(written, msgs...)
+		return nil
+	}
+	big := make([]byte, 1000)
+	writeAll(t, produce,
+		Entry{Source: event.Source{Topic: "ev", Partition: 1, Offset: 5}, Value: big, Reason: "too_large"},
+		Entry{Source: event.Source{Topic: "ev", Partition: 1, Offset: 6}, Value: []byte(`{}`), Reason: "bad_json"})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(written) != 2 {
+		t.Fatalf("%d messages written, want 2", len(written))
+	}
+	for _, m := range written {
+		dropped := Header(m, HeaderValueDropped)
+		switch Header(m, HeaderOffset) {
+		case "5":
+			if m.Value != nil || !strings.HasPrefix(dropped, "1000 bytes") {
+				t.Errorf("too large entry written with %d bytes of value, %s %q", len(m.Value), HeaderValueDropped, dropped)
+			}
+		case "6":
+			if string(m.Value) != `{}` || dropped != "" {
+				t.Errorf("the other entry lost its value (%q, %q)", m.Value, dropped)
+			}
+		}
+	}
+}
+
+// TestPartialWriteRetriesOnlyWhatFailed: messages the broker took are not written twice.
+func TestPartialWriteRetriesOnlyWhatFailed(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	count := map[string]int{}
+	produce := func(_ context.Context, msgs ...kafka.Message) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if calls == 1 && len(msgs) == 2 {
+			count[Header(msgs[0], HeaderOffset)]++
+			return kafka.WriteErrors{nil, errors.New("leader not available")}
+		}
+		for _, m := range msgs {
+			count[Header(m, HeaderOffset)]++
+		}
+		return nil
+	}
+	w := NewWriter(produce, metrics.New(prometheus.NewRegistry()), zap.NewNop())
+	w.policy.Initial, w.policy.Max = time.Millisecond, time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	defer func() { cancel(); <-stopped }()
+	done := make(chan struct{}, 2)
+	// Queued before Run starts, so the two go out in one batch.
+	for o := range 2 {
+		if err := w.Send(ctx, Entry{Source: event.Source{Topic: "ev", Offset: int64(o)}, Reason: "x", Done: func() { done <- struct{}{} }}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	go func() { w.Run(ctx); close(stopped) }()
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("an entry was never written")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if count["0"] != 1 || count["1"] != 1 {
+		t.Fatalf("writes per entry %v: want each written once", count)
+	}
 }
