@@ -107,6 +107,9 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 			break
 		}
 		if err != nil {
+			// Out of the group until a join succeeds: /readyz says so, and nothing is assigned.
+			c.joined.Store(false)
+			c.metrics.AssignedPartition.Set(0)
 			c.log.Warn("consumer group generation failed; rejoining", zap.String("group", c.cfg.Group), zap.Error(err))
 			continue
 		}

@@ -71,15 +71,10 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		return nil, err
 	}
 	d.transport = transport
-	d.dlqKafka = &kafka.Writer{
-		Addr:                   kafka.TCP(cfg.Kafka.Brokers...),
-		Topic:                  cfg.Kafka.DLQTopic,
-		Balancer:               &kafka.Hash{}, // keep a session's dead letters together, as in the source topic
-		RequiredAcks:           kafka.RequireAll,
-		BatchTimeout:           5 * time.Millisecond,
-		AllowAutoTopicCreation: true,
-		Transport:              transport,
-	}
+	// The producers' writer: a session's dead letters land together, partitioned as producers
+	// partition the events topic.
+	d.dlqKafka = notify.NewKafkaWriter(notify.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.DLQTopic, Transport: transport})
+	d.dlqKafka.AllowAutoTopicCreation = true
 	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
 	d.decoder = &event.Decoder{
 		Client:   cfg.Target.Client,
@@ -219,12 +214,12 @@ func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), sta
 	}
 	d.metrics.BufferedEvents.Inc()
 	d.metrics.BufferedBytes.Add(float64(size))
+	progressed := d.progressed(done)
 	settle := func() {
 		d.budget.Release(size)
 		d.metrics.BufferedEvents.Dec()
 		d.metrics.BufferedBytes.Sub(float64(size))
-		d.lastProgress.Store(time.Now().UnixNano())
-		done()
+		progressed()
 	}
 	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, settle, stale))
 	return nil
@@ -249,7 +244,7 @@ func (d *Daemon) progressed(done func()) func() {
 // committed for admin.stallTimeout: a live process that no longer makes progress.
 func (d *Daemon) healthy() error {
 	events, _ := d.budget.Used()
-	pending := events + d.consumer.Pending()
+	pending := max(events, d.consumer.Pending()) // buffered events are pending offsets too: no sum
 	if pending == 0 {
 		return nil
 	}
