@@ -33,13 +33,14 @@ func (w *worker) run(genCtx, base context.Context) {
 		MaxBytes:  w.c.cfg.MaxFetchBytes,
 		MaxWait:   250 * time.Millisecond,
 	})
-	defer reader.Close()
 	if err := reader.SetOffset(w.start); err != nil {
+		reader.Close()
 		log.Error("cannot start partition", zap.Int64("offset", w.start), zap.Error(err))
 		return
 	}
 	log.Debug("partition assigned", zap.Int64("offset", w.start))
 	unhandled := w.fetch(genCtx, reader, log)
+	reader.Close() // the partition is going: no more prefetching while its work drains
 	w.drain(base, unhandled, log)
 }
 
