@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sort"
 	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
 	"github.com/notifierd/notifierd/internal/dlq"
+	"github.com/notifierd/notifierd/internal/kafkaread"
 )
 
 // kafkaAdmin is the suite's own view of the broker: create topics, read them back, look at
@@ -70,29 +70,15 @@ func (k kafkaAdmin) EndOffsets(ctx context.Context, topic string) (map[int]int64
 }
 
 func (k kafkaAdmin) endOffsets(ctx context.Context, c *kafka.Client, topic string) (map[int]int64, error) {
-	parts, err := partitions(ctx, c, topic)
+	parts, err := kafkaread.PartitionIDs(ctx, c, topic)
 	if err != nil {
 		return nil, err
 	}
-	reqs := make([]kafka.OffsetRequest, 0, len(parts))
-	for _, p := range parts {
-		reqs = append(reqs, kafka.LastOffsetOf(p))
+	out, err := kafkaread.EndOffsets(ctx, c, topic, parts)
+	if err == nil && len(out) != len(parts) {
+		return nil, kafka.LeaderNotAvailable // still propagating: retriable
 	}
-	res, err := c.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[int]int64, len(parts))
-	for _, po := range res.Topics[topic] {
-		if po.Error != nil {
-			return nil, po.Error
-		}
-		out[po.Partition] = po.LastOffset
-	}
-	if len(out) != len(parts) {
-		return nil, kafka.LeaderNotAvailable
-	}
-	return out, nil
+	return out, err
 }
 
 // Total sums a topic's end offsets: the number of messages ever written to it.
@@ -111,28 +97,12 @@ func (k kafkaAdmin) Committed(ctx context.Context, group, topic string) (map[int
 	defer closeFn()
 	var out map[int]int64
 	err := retry(ctx, func() error {
-		parts, err := partitions(ctx, c, topic)
+		parts, err := kafkaread.PartitionIDs(ctx, c, topic)
 		if err != nil {
 			return err
 		}
-		res, err := c.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
-		if err != nil {
-			return err
-		}
-		if res.Error != nil {
-			return res.Error
-		}
-		out = make(map[int]int64, len(parts))
-		for _, p := range parts {
-			out[p] = -1
-		}
-		for _, p := range res.Topics[topic] {
-			if p.Error != nil {
-				return p.Error
-			}
-			out[p.Partition] = p.CommittedOffset
-		}
-		return nil
+		out, err = kafkaread.CommittedOffsets(ctx, c, group, topic, parts)
+		return err
 	})
 	return out, err
 }
@@ -155,57 +125,19 @@ func (k kafkaAdmin) Lag(ctx context.Context, group, topic string) (int64, error)
 	return lag, nil
 }
 
-// ReadAll reads every message of topic up to the end offsets at call time.
+// ReadAll reads every message of topic up to the end offsets at call time, by partition
+// then offset; a broker restart in the middle starts the read again.
 func (k kafkaAdmin) ReadAll(ctx context.Context, topic string) ([]kafka.Message, error) {
-	ends, err := k.EndOffsets(ctx, topic)
-	if err != nil {
-		return nil, err
-	}
 	c, closeFn := k.client()
 	defer closeFn()
 	var out []kafka.Message
-	for p, end := range ends {
-		for next := int64(0); next < end; {
-			var res *kafka.FetchResponse
-			err := retry(ctx, func() (err error) {
-				res, err = c.Fetch(ctx, &kafka.FetchRequest{Topic: topic, Partition: p, Offset: next, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 500 * time.Millisecond})
-				if err == nil {
-					err = res.Error
-				}
-				return err
-			})
-			if err != nil {
-				return nil, fmt.Errorf("read %s/%d at %d: %w", topic, p, next, err)
-			}
-			progressed := false
-			for {
-				rec, err := res.Records.ReadRecord()
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				if err != nil {
-					return nil, fmt.Errorf("read %s/%d at %d: %w", topic, p, next, err)
-				}
-				if rec.Offset < next || rec.Offset >= end {
-					continue
-				}
-				key, _ := kafka.ReadAll(rec.Key)
-				value, _ := kafka.ReadAll(rec.Value)
-				out = append(out, kafka.Message{Topic: topic, Partition: p, Offset: rec.Offset, Key: key, Value: value, Headers: rec.Headers, Time: rec.Time})
-				next = rec.Offset + 1
-				progressed = true
-			}
-			if !progressed {
-				return nil, fmt.Errorf("read %s/%d: no records at offset %d below the end %d", topic, p, next, end)
-			}
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].Partition != out[j].Partition {
-			return out[i].Partition < out[j].Partition
-		}
-		return out[i].Offset < out[j].Offset
+	err := retry(ctx, func() (err error) {
+		out, err = kafkaread.ReadAll(ctx, c, topic)
+		return err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", topic, err)
+	}
 	return out, nil
 }
 
@@ -257,31 +189,6 @@ func header(m kafka.Message, name string) string {
 		}
 	}
 	return ""
-}
-
-func partitions(ctx context.Context, c *kafka.Client, topic string) ([]int, error) {
-	md, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range md.Topics {
-		if t.Name != topic {
-			continue
-		}
-		if t.Error != nil {
-			return nil, t.Error
-		}
-		ids := make([]int, 0, len(t.Partitions))
-		for _, p := range t.Partitions {
-			if p.Error != nil {
-				return nil, p.Error
-			}
-			ids = append(ids, p.ID)
-		}
-		sort.Ints(ids)
-		return ids, nil
-	}
-	return nil, kafka.UnknownTopicOrPartition
 }
 
 // retry runs op until it succeeds or fails with an error Kafka does not call temporary, or
