@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -851,8 +852,26 @@ func TestDockerfile(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^ENTRYPOINT \["/usr/local/bin/notifierd"\]\s*\z`).MatchString(df) {
 		t.Error("the Dockerfile must end with ENTRYPOINT [\"/usr/local/bin/notifierd\"]")
 	}
-	if config.Default().Admin.Listen != "127.0.0.1:9464" {
-		t.Errorf("notifierd's default admin port changed (%s): update EXPOSE, the chart's adminPort and the compose file", config.Default().Admin.Listen)
+	_, port, err := net.SplitHostPort(config.Default().Admin.Listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(df, "EXPOSE "+port+"\n") {
+		t.Errorf("the Dockerfile does not EXPOSE %s, notifierd's admin port", port)
+	}
+	var chart struct {
+		AdminPort int `yaml:"adminPort"`
+	}
+	readYAML(t, chartDir+"/values.yaml", &chart)
+	if strconv.Itoa(chart.AdminPort) != port {
+		t.Errorf("the chart's adminPort %d is not notifierd's admin port %s", chart.AdminPort, port)
+	}
+	compose, err := os.ReadFile("compose/notifierd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(compose), "listen: 0.0.0.0:"+port) {
+		t.Errorf("the compose configuration does not listen on notifierd's admin port %s", port)
 	}
 	ignore, err := os.ReadFile("../.dockerignore")
 	if err != nil {

@@ -68,14 +68,17 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, log *zap.Logger
 	log.Info("admin endpoint listening", zap.String("addr", ln.Addr().String()))
 	select {
 	case err := <-errc:
-		return err
+		return fmt.Errorf("admin endpoint %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
 	err := srv.Shutdown(shutdownCtx)
 	if serveErr := <-errc; !errors.Is(serveErr, http.ErrServerClosed) {
-		return serveErr
+		return fmt.Errorf("admin endpoint %s: %w", ln.Addr(), serveErr)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("stopping the admin endpoint %s: %w", ln.Addr(), err)
+	}
+	return nil
 }

@@ -96,7 +96,7 @@ func applyEnv(v reflect.Value, prefix string, lookupEnv func(string) (string, bo
 			continue
 		}
 		if err := setFromString(fv, raw); err != nil {
-			return fmt.Errorf("%s (%s): %w", key, name, err)
+			return fmt.Errorf("config key %s (%s): %w", key, name, err)
 		}
 	}
 	return nil
