@@ -168,9 +168,9 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 			return
 		case <-ticker.C:
 		}
+		_ = cm.commit(trackers) // logged; the next tick tries again
 		oldest := time.Time{}
-		for p, t := range trackers {
-			_ = cm.commit(p, t) // logged; the next tick tries again
+		for _, t := range trackers {
 			if at, ok := t.Oldest(); ok && (oldest.IsZero() || at.Before(oldest)) {
 				oldest = at
 			}
@@ -183,28 +183,36 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 	}
 }
 
-// commit commits partition p's watermark if it moved, and says why not if that failed.
-func (cm *committer) commit(p int, t *offsets.Tracker) error {
+// commit commits, in one request, the watermarks of trackers that moved, and says why not
+// if that failed. A partition already given up is left alone: its series are gone.
+func (cm *committer) commit(trackers map[int]*offsets.Tracker) error {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
-	wm := t.Watermark()
-	if wm < 0 {
-		return nil // nothing fetched yet from a partition with no commit
+	moved := map[int]int64{}
+	for p, t := range trackers {
+		wm := t.Watermark()
+		if wm < 0 || t.Abandoned() {
+			continue // nothing fetched yet from a partition with no commit, or no longer ours
+		}
+		if hw, ok := cm.highWater.Load(p); ok { // lag grows during an outage too, not only on commits
+			cm.metrics.ConsumerLag.WithLabelValues(cm.topic, strconv.Itoa(p)).Set(float64(max(hw.(int64)-wm, 0)))
+		}
+		if last, ok := cm.last[p]; !ok || wm != last {
+			moved[p] = wm
+		}
 	}
-	label := strconv.Itoa(p)
-	if hw, ok := cm.highWater.Load(p); ok { // lag grows during an outage too, not only on commits
-		cm.metrics.ConsumerLag.WithLabelValues(cm.topic, label).Set(float64(max(hw.(int64)-wm, 0)))
-	}
-	if last, ok := cm.last[p]; ok && wm == last {
+	if len(moved) == 0 {
 		return nil
 	}
-	if err := cm.gen.CommitOffsets(map[string]map[int]int64{cm.topic: {p: wm}}); err != nil {
-		cm.log.Warn("offset commit failed", zap.String("topic", cm.topic), zap.Int("partition", p), zap.Int64("offset", wm), zap.Error(err))
-		return fmt.Errorf("committing %s/%d at %d: %w", cm.topic, p, wm, err)
+	if err := cm.gen.CommitOffsets(map[string]map[int]int64{cm.topic: moved}); err != nil {
+		cm.log.Warn("offset commit failed", zap.String("topic", cm.topic), zap.Any("offsets", moved), zap.Error(err))
+		return fmt.Errorf("committing %s at %v: %w", cm.topic, moved, err)
 	}
-	cm.last[p] = wm
+	for p, wm := range moved {
+		cm.last[p] = wm
+		cm.metrics.CommittedOffset.WithLabelValues(cm.topic, strconv.Itoa(p)).Set(float64(wm))
+	}
 	cm.progress.Store(time.Now().UnixNano())
-	cm.metrics.CommittedOffset.WithLabelValues(cm.topic, label).Set(float64(wm))
 	return nil
 }
 

@@ -84,7 +84,7 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)
-	if cerr := w.committer.commit(w.partition, w.tracker); cerr != nil {
+	if cerr := w.committer.commit(map[int]*offsets.Tracker{w.partition: w.tracker}); cerr != nil {
 		log.Warn("partition released without its last commit; what is above the committed offset will be redelivered", zap.Error(cerr))
 	}
 	w.tracker.Abandon()
