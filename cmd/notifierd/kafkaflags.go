@@ -2,8 +2,6 @@ package main
 
 import (
 	"flag"
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/notifierd/notifierd/internal/config"
@@ -33,28 +31,19 @@ func (k *kafkaFlags) register(fs *flag.FlagSet, topic, dlqTopic bool, timeout ti
 	fs.DurationVar(&k.timeout, "timeout", timeout, "give up after this `duration`")
 }
 
-// load reads the configuration as the daemon does, then applies the flags.
+// load reads the configuration as the daemon does, the flags standing in for the
+// environment variables of their keys, so one parse and one validation cover both.
 func (k *kafkaFlags) load(lookupEnv func(string) (string, bool)) (config.Config, error) {
-	cfg, err := config.Load(k.config, lookupEnv)
-	if err != nil {
-		return cfg, err
-	}
-	if k.brokers != "" {
-		cfg.Kafka.Brokers = nil
-		for _, b := range strings.Split(k.brokers, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				cfg.Kafka.Brokers = append(cfg.Kafka.Brokers, b)
-			}
+	flags := map[string]string{}
+	for key, v := range map[string]string{"kafka.brokers": k.brokers, "kafka.topic": k.topic, "kafka.dlqTopic": k.dlqTopic} {
+		if v != "" {
+			flags[config.EnvName(key)] = v
 		}
 	}
-	if k.topic != "" {
-		cfg.Kafka.Topic = k.topic
-	}
-	if k.dlqTopic != "" {
-		cfg.Kafka.DLQTopic = k.dlqTopic
-	}
-	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("with the flags applied: %w", err)
-	}
-	return cfg, nil
+	return config.Load(k.config, func(name string) (string, bool) {
+		if v, ok := flags[name]; ok {
+			return v, true
+		}
+		return lookupEnv(name)
+	})
 }
