@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/notifierd/notifierd/internal/config"
 )
 
 // DaemonConfig is the part of notifierd's configuration the scenarios vary; render writes
@@ -59,29 +59,30 @@ func defaultDaemonConfig() DaemonConfig {
 	}
 }
 
+// yaml is the daemon's configuration file: config.Default with the scenario's values,
+// validated here, so a wrong key or value fails the suite before a daemon starts.
 func (c DaemonConfig) yaml() ([]byte, error) {
-	d := func(v time.Duration) string { return v.String() }
-	doc := map[string]any{
-		"kafka": map[string]any{
-			"brokers": []string{c.Brokers}, "topic": c.Topic, "group": c.Group, "dlqTopic": c.DLQTopic,
-			"startOffset": "earliest", "maxInFlightPerPartition": c.MaxInFlight,
-			"commitInterval": d(c.CommitInterval), "sessionTimeout": d(c.SessionTimeout),
-			"rebalanceTimeout": d(c.RebalanceTimeout), "heartbeatInterval": d(c.HeartbeatInterval),
-		},
-		"target": map[string]any{
-			"client": "chaos", "url": c.SimURL + "/c/{client}", "edgeUrl": c.SimURL + "/e/{hint}",
-			"timeout": d(c.TargetTimeout), "maxConcurrency": c.MaxConcurrency,
-			"retry": map[string]any{"initialInterval": d(c.RetryInitial), "maxInterval": d(c.RetryMax), "multiplier": 2, "maxElapsedTime": "0s"},
-		},
-		"batch": map[string]any{
-			"linger": d(c.Linger), "maxBufferedEvents": c.MaxBufferedEvents, "maxBufferedBytes": c.MaxBufferedBytes,
-		},
-		"events":   map[string]any{"maxBytes": c.EventsMaxBytes, "maxAge": "168h", "maxFuture": "5m"},
-		"shutdown": map[string]any{"timeout": d(c.ShutdownTimeout)},
-		"admin":    map[string]any{"listen": "127.0.0.1:0"},
-		"log":      map[string]any{"level": c.LogLevel},
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{c.Brokers}
+	cfg.Kafka.Topic, cfg.Kafka.Group, cfg.Kafka.DLQTopic = c.Topic, c.Group, c.DLQTopic
+	cfg.Kafka.StartOffset = "earliest"
+	cfg.Kafka.MaxInFlight = c.MaxInFlight
+	cfg.Kafka.CommitInterval, cfg.Kafka.SessionTimeout = c.CommitInterval, c.SessionTimeout
+	cfg.Kafka.RebalanceTimeout, cfg.Kafka.HeartbeatInterval = c.RebalanceTimeout, c.HeartbeatInterval
+	cfg.Target.Client = "chaos"
+	cfg.Target.URL, cfg.Target.EdgeURL = c.SimURL+"/c/{client}", c.SimURL+"/e/{hint}"
+	cfg.Target.Timeout, cfg.Target.MaxConcurrency = c.TargetTimeout, c.MaxConcurrency
+	cfg.Target.Retry = config.Retry{InitialInterval: c.RetryInitial, MaxInterval: c.RetryMax, Multiplier: 2}
+	cfg.Batch.Linger = c.Linger
+	cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes = c.MaxBufferedEvents, c.MaxBufferedBytes
+	cfg.Events.MaxBytes, cfg.Events.MaxAge, cfg.Events.MaxFuture = c.EventsMaxBytes, 168*time.Hour, 5*time.Minute
+	cfg.Shutdown.Timeout = c.ShutdownTimeout
+	cfg.Admin.Listen = "127.0.0.1:0"
+	cfg.Log.Level = c.LogLevel
+	if err := cfg.ValidateDaemon(); err != nil {
+		return nil, fmt.Errorf("chaos daemon configuration: %w", err)
 	}
-	return yaml.Marshal(doc)
+	return cfg.Redacted() // nothing secret in it: the YAML the daemon reads
 }
 
 // Notifierd is one notifierd process.
