@@ -175,15 +175,20 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 		return
 	}
 	var tErr *Error // declared past the success path: errors.As moves it to the heap
+	if !errors.As(err, &tErr) {
+		d.log.Error("unexpected delivery error", zap.String("session", s.id), zap.Error(err))
+		d.retryLater(ctx, s, part, err, 0)
+		return
+	}
 	switch {
-	case errors.As(err, &tErr) && tErr.Retryable:
+	case tErr.Retryable:
 		d.metrics.Retries.WithLabelValues(tErr.Reason).Inc()
 		d.retryLater(ctx, s, part, err, tErr.RetryAfter)
-	case errors.As(err, &tErr) && tErr.Status == 400 && len(part) > 1:
+	case tErr.Status == 400 && len(part) > 1:
 		// A 400 voids the whole request: split to find the notifications Target rejects.
 		half := len(part) / 2
 		d.finishPart(ctx, s, [][]*batch.Item{part[half:], part[:half]})
-	case errors.As(err, &tErr):
+	default:
 		reason, detail := "target_rejected", tErr.Message // a 400: Target names the bad field
 		if tErr.Status != 400 {
 			reason, detail = "target_status_"+tErr.Reason, err.Error() // the status too: a 403's body may be empty
@@ -192,9 +197,6 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 			d.deadLetter(ctx, it, reason, detail)
 		}
 		d.finishPart(ctx, s, nil)
-	default:
-		d.log.Error("unexpected delivery error", zap.String("session", s.id), zap.Error(err))
-		d.retryLater(ctx, s, part, err, 0)
 	}
 }
 
