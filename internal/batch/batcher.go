@@ -36,7 +36,7 @@ type Batcher struct {
 	flush func(*Batch) // receives full or expired batches; must not block
 
 	mu   sync.Mutex
-	open map[string]*openBatch
+	open map[event.EnvelopeKey]*openBatch
 	// opened lists open batches oldest first. Every batch lingers equally long, so this is
 	// also deadline order and one timer, armed for the head, serves them all: a timer per
 	// batch cost about 130 bytes for every open session. Batches closed early stay in the
@@ -47,7 +47,7 @@ type Batcher struct {
 }
 
 type openBatch struct {
-	key      string
+	key      event.EnvelopeKey
 	batch    *Batch
 	deadline time.Time
 	closed   bool
@@ -55,7 +55,7 @@ type openBatch struct {
 
 // New returns a batcher that passes every finished batch to flush.
 func New(cfg Config, flush func(*Batch)) *Batcher {
-	return &Batcher{cfg: cfg, flush: flush, open: make(map[string]*openBatch)}
+	return &Batcher{cfg: cfg, flush: flush, open: make(map[event.EnvelopeKey]*openBatch)}
 }
 
 // Add puts it into the open batch of its envelope, flushing that batch when it becomes full.

@@ -65,7 +65,8 @@ func (d *Decoder) defaultContext() json.RawMessage {
 	return d.contextDefault
 }
 
-// Decode validates value and returns the notification it describes, or an *Error.
+// Decode validates value and returns the notification it describes, or an *Error. The
+// notification's strings are views of value, which must not change while it is in use.
 func (d *Decoder) Decode(value []byte, src Source) (*Notification, error) {
 	if d.MaxBytes > 0 && len(value) > d.MaxBytes {
 		return nil, &Error{ReasonTooLarge, fmt.Errorf("%d bytes, the limit is %d", len(value), d.MaxBytes)}
@@ -98,7 +99,13 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 			ev.CustomerIDs[i].AuthenticatedState = "unknown" // the API requires one
 		}
 	}
-	env := Envelope{
+	// One allocation for both: they live and die together.
+	decoded := new(struct {
+		n   Notification
+		env Envelope
+	})
+	env := &decoded.env
+	*env = Envelope{
 		Client:        firstNonEmpty(ev.Client, d.Client),
 		SessionID:     firstNonEmpty(ev.SessionID, cookie.SessionID),
 		TntID:         ev.TntID,
@@ -139,7 +146,8 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 	*scratch = wire.appendJSON((*scratch)[:0])
 	body := bytes.Clone(*scratch)
 	renderBuffers.Put(scratch)
-	return &Notification{ID: id, Type: ev.Type, Timestamp: ev.Timestamp, Envelope: &env, Body: body}, nil
+	decoded.n = Notification{ID: id, Type: ev.Type, Timestamp: ev.Timestamp, Envelope: env, Body: body}
+	return &decoded.n, nil
 }
 
 // context applies the configured channel default and removes beacon, which would make

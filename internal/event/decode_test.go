@@ -127,7 +127,7 @@ func TestDecodeTargetCookie(t *testing.T) {
 
 func TestEnvelopeKeySeparatesRequests(t *testing.T) {
 	base := `"type":"click","timestamp":` + ts() + `,"tntId":"t","mbox":{"name":"m"},"tokens":["x"]`
-	key := func(extra string) string {
+	key := func(extra string) EnvelopeKey {
 		n, err := testDecoder().Decode([]byte(`{`+base+extra+`}`), src)
 		if err != nil {
 			t.Fatal(err)
@@ -206,5 +206,23 @@ func TestReplayedEventsKeepOneDerivedID(t *testing.T) {
 	b := DerivedID(Source{Topic: "events", Partition: 4, Offset: 99, ReplayedFrom: "events.dlq/0/7"})
 	if a != b || a != "replay:events.dlq/0/7" {
 		t.Fatalf("two replays of one dead letter got ids %q and %q", a, b)
+	}
+}
+
+// The envelope's raw JSON values are views of the message: appending to one must copy, not
+// overwrite the bytes after it, which the dead-letter copy of the message still needs.
+func TestRawViewsCannotOverwriteTheMessage(t *testing.T) {
+	value := []byte(`{"type":"click","timestamp":` + ts() + `,"sessionId":"s","tntId":"t","mbox":{"name":"m"},"tokens":["x"],` +
+		`"context":{"channel":"web","userAgent":"u"},"analytics":{"logging":"server_side"}}`)
+	original := string(value)
+	n, err := testDecoder().Decode(value, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range [][]byte{n.Envelope.Context, n.Envelope.Analytics} {
+		_ = append(raw, "XXXXXXXXXXXXXXXX"...)
+	}
+	if string(value) != original {
+		t.Errorf("appending to a decoded value changed the message:\n%s\nwas\n%s", value, original)
 	}
 }

@@ -30,11 +30,15 @@ type Envelope struct {
 	Context       json.RawMessage
 	Analytics     json.RawMessage
 	Hint          string // location hint known from the event itself
-	key           string
+	key           EnvelopeKey
 }
 
-// Key identifies the envelope: equal keys mean equal requests apart from notifications.
-func (e *Envelope) Key() string { return e.key }
+// EnvelopeKey identifies an envelope: equal keys mean equal requests apart from
+// notifications.
+type EnvelopeKey [16]byte
+
+// Key identifies the envelope.
+func (e *Envelope) Key() EnvelopeKey { return e.key }
 
 // VisitorKey names the visitor for edge-host learning.
 func (e *Envelope) VisitorKey() string {
@@ -52,7 +56,7 @@ func (e *Envelope) VisitorKey() string {
 // fields (the context alone can be hundreds of bytes) would be held by every buffered event.
 // The seeds are random per process, so producers cannot aim at a collision, and two distinct
 // envelopes share a key with probability about 2^-128.
-func (e *Envelope) computeKey() string {
+func (e *Envelope) computeKey() EnvelopeKey {
 	var stack [512]byte
 	// The fields are laid out once, each after its length so that no two layouts are equal
 	// (a field may hold any byte), then hashed twice in bulk.
@@ -68,10 +72,10 @@ func (e *Envelope) computeKey() string {
 		b = appendField(b, c.IntegrationCode)
 		b = appendField(b, c.AuthenticatedState)
 	}
-	var key [16]byte
+	var key EnvelopeKey
 	binary.LittleEndian.PutUint64(key[:8], maphash.Bytes(keySeeds[0], b))
 	binary.LittleEndian.PutUint64(key[8:], maphash.Bytes(keySeeds[1], b))
-	return string(key[:])
+	return key
 }
 
 func appendField[T string | json.RawMessage](b []byte, v T) []byte {
