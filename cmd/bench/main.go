@@ -32,6 +32,9 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 
 func run(args []string, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == bench.HTTPFloorCommand {
+		return httpFloor(args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -52,7 +55,7 @@ func run(args []string, stderr io.Writer) int {
 		sweepLat    = fs.String("sweep-latencies", "0,10,50,100", "simulator latencies of the sweep, ms")
 		sweepSizes  = fs.String("sweep-sizes", "1,10,50", "batch.maxNotifications values of the sweep (at 0 ms)")
 		runTimeout  = fs.Duration("run-timeout", 10*time.Minute, "bound for one daemon run to acknowledge everything")
-		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,e2e,e2e50,memory,sweep")
+		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep")
 		out         = fs.String("out", "docs", "`directory` for BENCHMARKS.md and the chart")
 		seed        = fs.Uint64("seed", 1, "workload seed")
 		fromJSON    = fs.String("from-json", "", "measure nothing: render the report and chart from a `file` of saved results (.cache/bench/last-results.json)")
@@ -256,4 +259,30 @@ func ints(s string) ([]int, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// httpFloor is the bare HTTP sender, run by the bench as a process of its own:
+// http-floor URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY.
+func httpFloor(args []string, stderr io.Writer) int {
+	if len(args) != 5 {
+		fmt.Fprintln(stderr, "bench http-floor: want URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY")
+		return 2
+	}
+	counts, err := ints(strings.Join(args[2:], ","))
+	if err != nil {
+		fmt.Fprintln(stderr, "bench http-floor:", err)
+		return 2
+	}
+	body, err := os.ReadFile(args[1])
+	if err != nil {
+		fmt.Fprintln(stderr, "bench http-floor:", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := bench.HTTPFloorSend(ctx, args[0], body, counts[0], counts[1], counts[2]); err != nil {
+		fmt.Fprintln(stderr, "bench http-floor:", err)
+		return 1
+	}
+	return 0
 }

@@ -48,6 +48,10 @@ func Render(r *Results) string {
 		p("| %s | %s | %s |\n", t.Name, t.Measured, t.Verdict())
 	}
 	p("\n")
+	if f, ok := CPUFloorOf(r); ok {
+		p("**The floor under the CPU target**, measured in this run: bare kafka-go reads an event for %s µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends %s µs per request, and the 0 ms drain needed %.3f requests per event, so delivery costs at least %s µs per event. Together, %s µs per event before any work of notifierd's own; notifierd spent %s.\n\n",
+			usPerEvent(f.Kafka, 1), usPerEvent(f.PerRequest, 1), f.RequestsPerEvent, usPerEvent(f.HTTP, 1), usPerEvent(f.Total(), 1), usPerEvent(f.Daemon, 1))
+	}
 
 	p("## Results\n\n")
 	p("| run | events | events/s | × bare kafka-go | × naive sender | CPU-s per 1M events | CPU-µs/event (user+sys) | requests/event | requests ÷ minimum | p50 | p99 | peak RSS |\n")
@@ -69,6 +73,12 @@ func Render(r *Results) string {
 		}
 		p("| naive sender, %d ms, %d sequential workers%s | %s | %s | %s | 1.00 | | | %.2f | | | | |\n",
 			n.LatencyMs, n.Workers, bound, textfmt.Thousands(n.Events), FormatCount(n.Rate()), ratio(n.Rate(), bare), float64(n.Requests)/float64(max(n.Events, 1)))
+	}
+	if h := r.HTTPFloor; h != nil {
+		notes := h.Requests * int64(h.Notifications)
+		p("| bare HTTP sender: notifierd's client, no Kafka, one %s-byte request of %d notifications posted %s times, %d concurrent, 0 ms | %s | %s | | | %s | %s | %.3f | | | | |\n",
+			textfmt.Thousands(int64(h.Bytes)), h.Notifications, textfmt.Thousands(h.Requests), h.Concurrency, textfmt.Thousands(notes), FormatCount(PerSecond(notes, h.Elapsed)),
+			cpuPerMillion(h.CPU, notes), usPerEvent(h.CPU, notes), 1/float64(h.Notifications))
 	}
 	for _, e := range r.E2E {
 		naive := naiveAt(r, e.LatencyMs)
@@ -156,6 +166,40 @@ func Render(r *Results) string {
 		p("\n")
 	}
 	return b.String()
+}
+
+// CPUFloor is the least CPU per event any Kafka-to-Target sender built on kafka-go and
+// net/http could spend on this workload, from the baselines of the same run.
+type CPUFloor struct {
+	Kafka            time.Duration // bare kafka-go, per event
+	PerRequest       time.Duration // the bare HTTP sender, per request
+	RequestsPerEvent float64       // of the 0 ms drain
+	HTTP             time.Duration // PerRequest × RequestsPerEvent
+	Daemon           time.Duration // what notifierd spent per event in that drain
+}
+
+// Total is the floor per event.
+func (f CPUFloor) Total() time.Duration { return f.Kafka + f.HTTP }
+
+// CPUFloorOf computes the floor when the run has the baselines and the 0 ms drain.
+func CPUFloorOf(r *Results) (CPUFloor, bool) {
+	var drain *DaemonRun
+	for i := range r.E2E {
+		if r.E2E[i].LatencyMs == 0 {
+			drain = &r.E2E[i].Drain
+		}
+	}
+	if drain == nil || drain.Acked == 0 || r.Bare == nil || r.Bare.Events == 0 || r.HTTPFloor == nil || r.HTTPFloor.Requests == 0 {
+		return CPUFloor{}, false
+	}
+	f := CPUFloor{
+		Kafka:            r.Bare.CPU / time.Duration(r.Bare.Events),
+		PerRequest:       r.HTTPFloor.CPUPerRequest(),
+		RequestsPerEvent: float64(drain.Requests) / float64(drain.Acked),
+		Daemon:           drain.CPUPerEvent(),
+	}
+	f.HTTP = time.Duration(float64(f.PerRequest) * f.RequestsPerEvent)
+	return f, true
 }
 
 // derivedNotes points at what the tables only hint at: duplicates (a redelivery after a

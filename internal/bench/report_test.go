@@ -23,10 +23,11 @@ func sampleResults() *Results {
 		Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", MemTotal: "24 GiB", LoadAvg: "1.0 1.0 1.0", GoVersion: "go1.26", Kernel: "Linux 6"},
 		Config: RunConfig{Partitions: 12, Linger: 200 * time.Millisecond, MaxNotifications: 50, MaxConcurrency: 64,
 			MaxBufferedBytes: 256 << 20, PacedFractions: []float64{0.5}, PacedDuration: 20 * time.Second},
-		Workload: WorkloadInfo{Events: 1_000_000, Sessions: 50_000, MinBytes: 300, MaxBytes: 800, AvgBytes: 580, MinLinger: 200_000, MinPerSession: 60_000},
-		Bare:     &ConsumeRun{Events: 1_000_000, Elapsed: 10 * time.Second, CPU: 2 * time.Second},
-		Kcat:     &ConsumeRun{Events: 1_000_000, Elapsed: 5 * time.Second, CPU: time.Second},
-		Naive:    []NaiveRun{{LatencyMs: 0, Workers: 12, Events: 100_000, Requests: 100_000, Elapsed: 10 * time.Second, Bounded: true}, {LatencyMs: 50, Workers: 12, Events: 4800, Requests: 4800, Elapsed: 20 * time.Second, Bounded: true}},
+		Workload:  WorkloadInfo{Events: 1_000_000, Sessions: 50_000, MinBytes: 300, MaxBytes: 800, AvgBytes: 580, MinLinger: 200_000, MinPerSession: 60_000},
+		Bare:      &ConsumeRun{Events: 1_000_000, Elapsed: 10 * time.Second, CPU: 2 * time.Second},
+		Kcat:      &ConsumeRun{Events: 1_000_000, Elapsed: 5 * time.Second, CPU: time.Second},
+		HTTPFloor: &HTTPFloorRun{Requests: 100_000, Notifications: 5, Bytes: 3000, Concurrency: 256, Elapsed: 4 * time.Second, CPU: 3 * time.Second},
+		Naive:     []NaiveRun{{LatencyMs: 0, Workers: 12, Events: 100_000, Requests: 100_000, Elapsed: 10 * time.Second, Bounded: true}, {LatencyMs: 50, Workers: 12, Events: 4800, Requests: 4800, Elapsed: 20 * time.Second, Bounded: true}},
 		E2E: []E2ERun{
 			{LatencyMs: 0, Drain: run(1_000_000, 20*time.Second, 8*time.Second, 210_000, 200_000, 9*time.Second), Paced: paced(run(500_000, 20*time.Second, 5*time.Second, 100_000, 100_000, 250*time.Millisecond), 25_000, 0.5)},
 			{LatencyMs: 50, Drain: run(1_000_000, 40*time.Second, 9*time.Second, 190_000, 200_000, 30*time.Second), Paced: paced(run(250_000, 20*time.Second, 3*time.Second, 50_000, 50_000, 420*time.Millisecond), 12_500, 0.5)},
@@ -116,6 +117,9 @@ func TestRender(t *testing.T) {
 		"| kcat -C (librdkafka) | 1,000,000 | 200k | 2.00 |",
 		"| **notifierd, 0 ms, backlog drain** | 1,000,000 | 50k | 0.50 | 5.00 | 8.0 | 8.0 (6.0+2.0) | 0.210 | 1.05 | – | – | 100 MiB |",
 		"| notifierd, 0 ms, paced at 25k/s (50 %) | 500,000 | 25k |  |  |", // no ratios for a paced rate
+		"| bare HTTP sender: notifierd's client, no Kafka, one 3,000-byte request of 5 notifications posted 100,000 times, 256 concurrent, 0 ms | 500,000 | 125k | | | 6.0 | 6.0 | 0.200 |",
+		// 2 µs of kafka-go + 30 µs per request × 0.21 requests per event
+		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0.",
 		"p99 250 ms (p50 210 ms, p90",
 		"machine 60 % busy",
 		"| 0 ms, paced 50 % | 3.75s / 1.25s |",
@@ -132,6 +136,23 @@ func TestRender(t *testing.T) {
 	}
 	if strings.Count(md, "**FAIL**") != 1 {
 		t.Errorf("want exactly one FAIL (p99 at 50 ms):\n%s", md)
+	}
+}
+
+func TestCPUFloorNeedsEveryBaseline(t *testing.T) {
+	for name, drop := range map[string]func(*Results){
+		"bare":  func(r *Results) { r.Bare = nil },
+		"http":  func(r *Results) { r.HTTPFloor = nil },
+		"drain": func(r *Results) { r.E2E = r.E2E[1:] },
+	} {
+		r := sampleResults()
+		drop(r)
+		if f, ok := CPUFloorOf(r); ok {
+			t.Errorf("without %s: floor %+v", name, f)
+		}
+		if strings.Contains(Render(r), "The floor under the CPU target") {
+			t.Errorf("without %s the report still states a floor", name)
+		}
 	}
 }
 

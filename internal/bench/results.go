@@ -14,9 +14,11 @@ type Results struct {
 	Bare  *ConsumeRun // bare kafka-go consumer group, no work
 	Kcat  *ConsumeRun // nil if kcat is missing
 	Naive []NaiveRun  // one request per event, per simulator latency
-	E2E   []E2ERun    // notifierd, per simulator latency
-	Mem   *MemoryRun
-	Sweep []SweepPoint
+	// HTTPFloor is notifierd's HTTP client alone, with no Kafka and no work around it.
+	HTTPFloor *HTTPFloorRun
+	E2E       []E2ERun // notifierd, per simulator latency
+	Mem       *MemoryRun
+	Sweep     []SweepPoint
 
 	// Profile is the top of a CPU profile of the daemon during the 0 ms drain
 	// (go tool pprof -top), empty when none was taken.
@@ -78,6 +80,27 @@ type NaiveRun struct {
 
 // Rate is events per second.
 func (n NaiveRun) Rate() float64 { return PerSecond(n.Events, n.Elapsed) }
+
+// HTTPFloorRun is the bare HTTP sender: one request body posted over and over.
+type HTTPFloorRun struct {
+	Requests      int64
+	Notifications int // per request
+	Bytes         int // of the request body
+	Concurrency   int
+	Elapsed       time.Duration
+	CPU           time.Duration // user+system of the sender's process
+}
+
+// Rate is requests per second.
+func (h *HTTPFloorRun) Rate() float64 { return PerSecond(h.Requests, h.Elapsed) }
+
+// CPUPerRequest is the sender's CPU time per request.
+func (h *HTTPFloorRun) CPUPerRequest() time.Duration {
+	if h.Requests == 0 {
+		return 0
+	}
+	return h.CPU / time.Duration(h.Requests)
+}
 
 // DaemonRun is one notifierd process run against one topic.
 type DaemonRun struct {

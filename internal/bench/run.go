@@ -46,7 +46,7 @@ type Options struct {
 	RunTimeout time.Duration // bound for one daemon run to acknowledge everything
 	BrokerPID  int           // the broker's process, for its CPU time (0: unknown)
 
-	Skip map[string]bool // measurements to leave out: bare, kcat, naive, e2e, e2e50, memory, sweep
+	Skip map[string]bool // measurements to leave out: bare, kcat, naive, http, e2e, e2e50, memory, sweep
 	Log  io.Writer
 }
 
@@ -112,6 +112,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		{"kcat", b.kcat},
 		{"naive", func(ctx context.Context) error { return b.naive(ctx, 0) }},
 		{"naive", func(ctx context.Context) error { return b.naive(ctx, 50) }},
+		{"http", b.httpFloor},
 		{"e2e", func(ctx context.Context) error { return b.e2e(ctx, 0) }},
 		{"e2e50", func(ctx context.Context) error { return b.e2e(ctx, 50) }},
 		{"memory", b.memory},
