@@ -75,6 +75,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if os.Getenv("GOMEMLIMIT") == "" { // an operator's explicit limit wins
 		debug.SetMemoryLimit(daemon.MemoryLimit(cfg))
 	}
+	if os.Getenv("GOGC") == "" { // likewise
+		debug.SetGCPercent(daemon.GCPercent)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	d, err := daemon.New(cfg, log, reg)

@@ -127,7 +127,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	minL, minS := MinRequests(produced.Stamps, b.opt.Linger.Milliseconds(), maxNotes)
 	out := &DaemonRun{
 		Events: want, Acked: st.Unique, Complete: complete, Elapsed: end.Sub(start),
-		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, MemoryLimit: int64(metrics["go_gc_gomemlimit_bytes"]), Requests: st.Requests, Dups: st.Duplicates,
+		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, MemoryLimit: int64(metrics["go_gc_gomemlimit_bytes"]), GCPercent: int(metrics["go_gc_gogc_percent"]), Requests: st.Requests, Dups: st.Duplicates,
 		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat),
 		Batches:    metricsByLabel(metrics, "notifierd_batches_total"),
 		GCCycles:   metrics["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"],

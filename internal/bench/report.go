@@ -39,8 +39,14 @@ func Render(r *Results) string {
 		textfmt.Thousands(w.Events), r.Config.Partitions, textfmt.Thousands(int64(w.Sessions)), w.MinBytes, w.MaxBytes, w.AvgBytes, w.ProduceElapsed.Round(100*time.Millisecond))
 	p("- **Minimum requests** for this workload at linger %s and 50 per request: **%s** (sum over sessions of ceil(events/50) within linger windows of the produce times); plain per-session minimum %s.\n",
 		r.Config.Linger, textfmt.Thousands(w.MinLinger), textfmt.Thousands(w.MinPerSession))
-	p("- **notifierd configuration:** defaults except the addresses, a fresh consumer group per run, and shutdown.timeout %s (it also bounds the release of a revoked partition); batch.linger %s, batch.maxNotifications %d, target.maxConcurrency %d, batch.maxBufferedBytes %s. Latency is measured at paced produce rates of %s of the daemon's measured drain rate, for %s each, on fresh topics, since in a backlog drain it is queueing time.\n\n",
-		ShutdownTimeout, r.Config.Linger, r.Config.MaxNotifications, r.Config.MaxConcurrency, mib(r.Config.MaxBufferedBytes), percents(r.Config.PacedFractions), r.Config.PacedDuration)
+	gc := ""
+	for _, e := range r.E2E {
+		if e.Drain.GCPercent > 0 && e.Drain.MemoryLimit > 0 {
+			gc = fmt.Sprintf(" The daemon reported GOGC %d and a soft memory limit of %s (`go_gc_gogc_percent`, `go_gc_gomemlimit_bytes`).", e.Drain.GCPercent, mib(e.Drain.MemoryLimit))
+		}
+	}
+	p("- **notifierd configuration:** defaults except the addresses, a fresh consumer group per run, and shutdown.timeout %s (it also bounds the release of a revoked partition); batch.linger %s, batch.maxNotifications %d, target.maxConcurrency %d, batch.maxBufferedBytes %s.%s Latency is measured at paced produce rates of %s of the daemon's measured drain rate, for %s each, on fresh topics, since in a backlog drain it is queueing time.\n\n",
+		ShutdownTimeout, r.Config.Linger, r.Config.MaxNotifications, r.Config.MaxConcurrency, mib(r.Config.MaxBufferedBytes), gc, percents(r.Config.PacedFractions), r.Config.PacedDuration)
 
 	p("## Targets (issue 6)\n\n")
 	p("| target | measured | result |\n|---|---|---|\n")
@@ -51,6 +57,10 @@ func Render(r *Results) string {
 	if f, ok := CPUFloorOf(r); ok {
 		p("**The floor under the CPU target**, measured in this run: bare kafka-go reads an event for %s µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends %s µs per request, and the 0 ms drain needed %.3f requests per event, so delivery costs at least %s µs per event. Together, %s µs per event before any work of notifierd's own; notifierd spent %s.\n\n",
 			usPerEvent(f.Kafka, 1), usPerEvent(f.PerRequest, 1), f.RequestsPerEvent, usPerEvent(f.HTTP, 1), usPerEvent(f.Total(), 1), usPerEvent(f.Daemon, 1))
+		if c := f.Ceiling(r.Machine.CPUs); c > 0 && r.Bare.Rate() > 0 {
+			p("**The ceiling over the throughput target:** in the same drain the simulator took %s µs and the broker %s µs of CPU per event. A sender at that floor, sharing %d cores with them, could deliver at most %s events/s, %.0f %% of the bare kafka-go rate.\n\n",
+				usPerEvent(f.Sim, 1), usPerEvent(f.Broker, 1), r.Machine.CPUs, FormatCount(c), c/r.Bare.Rate()*100)
+		}
 	}
 
 	p("## Results\n\n")
@@ -176,6 +186,17 @@ type CPUFloor struct {
 	RequestsPerEvent float64       // of the 0 ms drain
 	HTTP             time.Duration // PerRequest × RequestsPerEvent
 	Daemon           time.Duration // what notifierd spent per event in that drain
+	Sim, Broker      time.Duration // what the simulator (the bench process) and the broker spent per event in it
+}
+
+// Ceiling is the most events per second a sender at the floor could deliver on cpus cores
+// shared with the simulator and the broker: every core busy, nothing else running.
+func (f CPUFloor) Ceiling(cpus int) float64 {
+	per := f.Total() + f.Sim + f.Broker
+	if cpus <= 0 || per <= 0 {
+		return 0
+	}
+	return float64(cpus) * float64(time.Second) / float64(per)
 }
 
 // Total is the floor per event.
@@ -197,6 +218,8 @@ func CPUFloorOf(r *Results) (CPUFloor, bool) {
 		PerRequest:       r.HTTPFloor.CPUPerRequest(),
 		RequestsPerEvent: float64(drain.Requests) / float64(drain.Acked),
 		Daemon:           drain.CPUPerEvent(),
+		Sim:              drain.BenchCPU / time.Duration(drain.Acked),
+		Broker:           drain.BrokerCPU / time.Duration(drain.Acked),
 	}
 	f.HTTP = time.Duration(float64(f.PerRequest) * f.RequestsPerEvent)
 	return f, true

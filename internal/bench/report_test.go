@@ -11,7 +11,7 @@ import (
 func sampleResults() *Results {
 	run := func(acked int64, elapsed time.Duration, cpu time.Duration, reqs, minL int64, p99 time.Duration) DaemonRun {
 		return DaemonRun{Events: acked, Acked: acked, Complete: true, Elapsed: elapsed, CPUUser: cpu * 3 / 4, CPUSys: cpu / 4,
-			PeakRSS: 100 << 20, MemoryLimit: 512 << 20, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
+			PeakRSS: 100 << 20, MemoryLimit: 512 << 20, GCPercent: 400, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
 			Latency: Latencies{Count: int(acked), P50: 210 * time.Millisecond, P99: p99}, Batches: map[string]float64{"full": 3, "linger": 97}}
 	}
 	paced := func(d DaemonRun, rate, frac float64) []DaemonRun {
@@ -29,7 +29,7 @@ func sampleResults() *Results {
 		HTTPFloor: &HTTPFloorRun{Requests: 100_000, Notifications: 5, Bytes: 3000, Concurrency: 256, Elapsed: 4 * time.Second, CPU: 3 * time.Second},
 		Naive:     []NaiveRun{{LatencyMs: 0, Workers: 12, Events: 100_000, Requests: 100_000, Elapsed: 10 * time.Second, Bounded: true}, {LatencyMs: 50, Workers: 12, Events: 4800, Requests: 4800, Elapsed: 20 * time.Second, Bounded: true}},
 		E2E: []E2ERun{
-			{LatencyMs: 0, Drain: run(1_000_000, 20*time.Second, 8*time.Second, 210_000, 200_000, 9*time.Second), Paced: paced(run(500_000, 20*time.Second, 5*time.Second, 100_000, 100_000, 250*time.Millisecond), 25_000, 0.5)},
+			{LatencyMs: 0, Drain: withMachine(run(1_000_000, 20*time.Second, 8*time.Second, 210_000, 200_000, 9*time.Second), 20*time.Second, 1700*time.Millisecond), Paced: paced(run(500_000, 20*time.Second, 5*time.Second, 100_000, 100_000, 250*time.Millisecond), 25_000, 0.5)},
 			{LatencyMs: 50, Drain: run(1_000_000, 40*time.Second, 9*time.Second, 190_000, 200_000, 30*time.Second), Paced: paced(run(250_000, 20*time.Second, 3*time.Second, 50_000, 50_000, 420*time.Millisecond), 12_500, 0.5)},
 		},
 		Mem: &MemoryRun{Sessions: 1_000_000, Open: 1_000_000, RSSIdle: 20 << 20, RSS: 1500 << 20, PeakRSS: 1600 << 20, HeapInuse: 1200 << 20,
@@ -49,6 +49,12 @@ const (
 	memTarget    = "peak RSS with 1,000,000 open sessions under its bound (batch.maxBufferedBytes 2.00 GiB + 256 MiB = 2.25 GiB)"
 	budgetTarget = "the buffer budget covers what the open sessions hold (live heap growth after a forced collection ≤ notifierd_buffered_bytes)"
 )
+
+// withMachine sets what the simulator and the broker spent over a run.
+func withMachine(d DaemonRun, bench, broker time.Duration) DaemonRun {
+	d.BenchCPU, d.BrokerCPU = bench, broker
+	return d
+}
 
 func TestEvaluate(t *testing.T) {
 	got := map[string]string{}
@@ -113,12 +119,15 @@ func TestRender(t *testing.T) {
 		"`make bench`",
 		"1,000,000 events on a topic of 12 partitions",
 		"**200,000**",
+		"The daemon reported GOGC 400 and a soft memory limit of 512 MiB",
 		"| bare kafka-go consumer group (no work) | 1,000,000 | 100k | 1.00 |",
 		"| kcat -C (librdkafka) | 1,000,000 | 200k | 2.00 |",
 		"| **notifierd, 0 ms, backlog drain** | 1,000,000 | 50k | 0.50 | 5.00 | 8.0 | 8.0 (6.0+2.0) | 0.210 | 1.05 | – | – | 100 MiB |",
 		"| notifierd, 0 ms, paced at 25k/s (50 %) | 500,000 | 25k |  |  |", // no ratios for a paced rate
 		"| bare HTTP sender: notifierd's client, no Kafka, one 3,000-byte request of 5 notifications posted 100,000 times, 256 concurrent, 0 ms | 500,000 | 125k | | | 6.0 | 6.0 | 0.200 |",
 		// 2 µs of kafka-go + 30 µs per request × 0.21 requests per event
+		// (8.3 + 20 + 1.7) µs per event on 2 cores: 66.7k/s, 67 % of the bare 100k/s
+		"the simulator took 20.0 µs and the broker 1.7 µs of CPU per event. A sender at that floor, sharing 2 cores with them, could deliver at most 66.7k events/s, 67 % of the bare kafka-go rate.",
 		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0.",
 		"p99 250 ms (p50 210 ms, p90",
 		"machine 60 % busy",

@@ -112,6 +112,7 @@ type DaemonRun struct {
 	CPUSys                   time.Duration
 	PeakRSS                  int64 // VmHWM, bytes
 	MemoryLimit              int64 // the daemon's soft memory limit (go_gc_gomemlimit_bytes): its RSS bound
+	GCPercent                int   // the daemon's GOGC (go_gc_gogc_percent)
 	Requests                 int64 // requests the simulator answered
 	Dups                     int64 // acknowledgements of ids already acknowledged
 	MinLinger, MinPerSession int64

@@ -27,6 +27,7 @@ type Bed struct {
 	Kafka      kafkaAdmin
 	Sim        *Sim
 	Config     DaemonConfig // what Start renders; scenarios adjust it first
+	Env        []string     // added to the daemons' environment
 	Work       *Workload
 	Producer   *Producer
 	Rng        *rand.Rand
@@ -97,7 +98,7 @@ func (b *Bed) Start() (*Notifierd, error) {
 	if err := os.WriteFile(cfg, raw, 0o644); err != nil {
 		return nil, err
 	}
-	n, err := startNotifierd(&b.procs, b.suite.bins.notifierd, name, cfg, filepath.Join(b.Dir, name+".log"))
+	n, err := startNotifierd(&b.procs, b.suite.bins.notifierd, name, cfg, filepath.Join(b.Dir, name+".log"), b.Env)
 	if err != nil {
 		return nil, err
 	}

@@ -100,8 +100,8 @@ var adminListening = regexp.MustCompile(`"msg":"admin endpoint listening","addr"
 
 // startNotifierd starts notifierd with the configuration file at cfgPath and samples its
 // memory every 100 ms until it exits.
-func startNotifierd(ps *procSet, bin, name, cfgPath, logPath string) (*Notifierd, error) {
-	p, err := ps.start(name, logPath, bin, []string{"--config", cfgPath}, nil)
+func startNotifierd(ps *procSet, bin, name, cfgPath, logPath string, env []string) (*Notifierd, error) {
+	p, err := ps.start(name, logPath, bin, []string{"--config", cfgPath}, env)
 	if err != nil {
 		return nil, err
 	}
