@@ -84,16 +84,13 @@ func (b *Bench) httpFloor(ctx context.Context) error {
 // floorBody is the request notifierd would send for n events of one workload session.
 func floorBody(n int) ([]byte, error) {
 	w := NewWorkload(1, 1, "floor-")
-	d := &event.Decoder{Channel: "web", Limits: notify.DefaultLimits, Now: time.Now}
+	d := &event.Decoder{Client: "benchclient", Channel: "web", Limits: notify.DefaultLimits, Now: time.Now}
 	items := make([]*batch.Item, 0, n)
 	for i := range n {
 		m := w.event(&w.sessions[0], 0, notify.TypeDisplay, time.Now().UnixMilli())
 		ev, err := d.Decode(m.Value, event.Source{Topic: "floor", Offset: int64(i)})
 		if err != nil {
 			return nil, fmt.Errorf("workload event: %w", err)
-		}
-		if ev.Envelope.Client == "" {
-			ev.Envelope.Client = "benchclient"
 		}
 		items = append(items, batch.NewItem(ev, event.Source{}, nil, m.Value, nil, nil))
 	}
