@@ -120,7 +120,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		return nil, fmt.Errorf("notifierd exited during the run (log in %s)", filepath.Join(b.dir, r.name))
 	}
 	st := sim.Stats()
-	lat, last := sim.Acks()
+	lat, toSim, last := sim.Acks()
 	if complete && last.After(start) {
 		end = last
 	}
@@ -128,7 +128,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	out := &DaemonRun{
 		Events: want, Acked: st.Unique, Complete: complete, Elapsed: end.Sub(start),
 		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, MemoryLimit: int64(metrics["go_gc_gomemlimit_bytes"]), GCPercent: int(metrics["go_gc_gogc_percent"]), Requests: st.Requests, Dups: st.Duplicates,
-		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat),
+		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat), ToSim: SummarizeLatencies(toSim),
 		Batches:    metricsByLabel(metrics, "notifierd_batches_total"),
 		GCCycles:   metrics["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"],
 		AllocBytes: metrics["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"],

@@ -12,7 +12,8 @@ func sampleResults() *Results {
 	run := func(acked int64, elapsed time.Duration, cpu time.Duration, reqs, minL int64, p99 time.Duration) DaemonRun {
 		return DaemonRun{Events: acked, Acked: acked, Complete: true, Elapsed: elapsed, CPUUser: cpu * 3 / 4, CPUSys: cpu / 4,
 			PeakRSS: 100 << 20, MemoryLimit: 512 << 20, GCPercent: 400, Requests: reqs, MinLinger: minL, MinPerSession: minL / 2,
-			Latency: Latencies{Count: int(acked), P50: 210 * time.Millisecond, P99: p99}, Batches: map[string]float64{"full": 3, "linger": 97}}
+			Latency: Latencies{Count: int(acked), P50: 210 * time.Millisecond, P99: p99},
+			ToSim:   Latencies{Count: int(acked), P50: 205 * time.Millisecond, P99: p99 - 10*time.Millisecond}, Batches: map[string]float64{"full": 3, "linger": 97}}
 	}
 	paced := func(d DaemonRun, rate, frac float64) []DaemonRun {
 		d.ProduceRate, d.PacedFraction, d.MachineBusy = rate, frac, 0.6
@@ -130,6 +131,7 @@ func TestRender(t *testing.T) {
 		"the simulator took 20.0 µs and the broker 1.7 µs of CPU per event. A sender at that floor, sharing 2 cores with them, could deliver at most 66.7k events/s, 67 % of the bare kafka-go rate.",
 		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0.",
 		"p99 250 ms (p50 210 ms, p90",
+		"to the simulator's door p99 240 ms (p50 205 ms)",
 		"machine 60 % busy",
 		"| 0 ms, paced 50 % | 3.75s / 1.25s |",
 		"full 3, linger 97",

@@ -116,9 +116,10 @@ type DaemonRun struct {
 	Requests                 int64 // requests the simulator answered
 	Dups                     int64 // acknowledgements of ids already acknowledged
 	MinLinger, MinPerSession int64
-	Latency                  Latencies
-	ProduceRate              float64 // paced runs: the target produce rate, events/s
-	PacedFraction            float64 // paced runs: that rate over the drain rate
+	Latency                  Latencies // produce to the simulator's first acknowledgement
+	ToSim                    Latencies // produce to the arrival of that request: without the simulator's part
+	ProduceRate              float64   // paced runs: the target produce rate, events/s
+	PacedFraction            float64   // paced runs: that rate over the drain rate
 	Batches                  map[string]float64
 	GCCycles                 float64
 	AllocBytes, Mallocs      float64 // go_memstats_alloc_bytes_total / mallocs_total over the run

@@ -40,15 +40,19 @@ func (s *SimServer) WaitUnique(ctx context.Context, n int64) (time.Time, bool) {
 }
 
 // Acks returns, for every acknowledged notification, its first acknowledgement minus its
-// timestamp (the produce time, in ms), and the latest first acknowledgement.
-func (s *SimServer) Acks() (latencies []time.Duration, last time.Time) {
+// timestamp (the produce time, in ms), the arrival of that request minus the timestamp (the
+// part before the simulator: Kafka and notifierd), and the latest first acknowledgement.
+func (s *SimServer) Acks() (latencies, toSim []time.Duration, last time.Time) {
 	rec := s.Received()
 	latencies = make([]time.Duration, 0, len(rec))
+	toSim = make([]time.Duration, 0, len(rec))
 	for _, r := range rec {
-		latencies = append(latencies, r.FirstAck.Sub(time.UnixMilli(r.Timestamp)))
+		produced := time.UnixMilli(r.Timestamp)
+		latencies = append(latencies, r.FirstAck.Sub(produced))
+		toSim = append(toSim, r.FirstArrival.Sub(produced))
 		if r.FirstAck.After(last) {
 			last = r.FirstAck
 		}
 	}
-	return latencies, last
+	return latencies, toSim, last
 }

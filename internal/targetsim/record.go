@@ -9,17 +9,20 @@ import (
 
 // Received is one acknowledged notification, keyed by its id.
 type Received struct {
-	ID           string          `json:"id"`
-	Type         string          `json:"type"`
-	SessionID    string          `json:"sessionId"`
-	Client       string          `json:"client"`
-	Route        string          `json:"route"`
-	VisitorID    string          `json:"visitorId"`
-	ImpressionID string          `json:"impressionId,omitempty"`
-	Tokens       []string        `json:"tokens"`
-	Timestamp    int64           `json:"timestamp"` // the notification's timestamp (ms)
-	Count        int             `json:"count"`     // times acknowledged (>1 = duplicate delivery)
-	FirstAck     time.Time       `json:"firstAck"`
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	SessionID    string    `json:"sessionId"`
+	Client       string    `json:"client"`
+	Route        string    `json:"route"`
+	VisitorID    string    `json:"visitorId"`
+	ImpressionID string    `json:"impressionId,omitempty"`
+	Tokens       []string  `json:"tokens"`
+	Timestamp    int64     `json:"timestamp"` // the notification's timestamp (ms)
+	Count        int       `json:"count"`     // times acknowledged (>1 = duplicate delivery)
+	FirstAck     time.Time `json:"firstAck"`
+	// FirstArrival is when the request of the first acknowledgement arrived: FirstAck minus
+	// it is the simulator's part of the delay (its latency, and waiting for a CPU).
+	FirstArrival time.Time       `json:"firstArrival"`
 	Notification json.RawMessage `json:"notification"`      // the notification object as received (first time)
 	Request      json.RawMessage `json:"request,omitempty"` // the request without notifications; nil unless RecordRequests
 }
@@ -156,7 +159,7 @@ func (s *Sim) finish(ex *exchange, rep reply, d *delivery) {
 		s.received[id] = &Received{
 			ID: id, Type: n.typ, SessionID: d.sessionID, Client: client, Route: ex.route,
 			VisitorID: d.visitor, ImpressionID: n.impressionID, Tokens: n.tokens, Timestamp: n.timestamp,
-			Count: 1, FirstAck: now,
+			Count: 1, FirstAck: now, FirstArrival: ex.at,
 			// A copy: the raw slice would pin the whole request body.
 			Notification: append(json.RawMessage(nil), n.raw...),
 			Request:      envelope,

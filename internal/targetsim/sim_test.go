@@ -232,3 +232,22 @@ func BenchmarkDeliver50(b *testing.B) {
 		}
 	}
 }
+
+// FirstArrival is when the acknowledging request came in, before the simulated latency:
+// what the bench subtracts to tell the simulator's part of a delay from the sender's.
+func TestFirstArrivalPrecedesLatency(t *testing.T) {
+	const latency = 30 * time.Millisecond
+	sim := newSim(t, Config{}, Faults{LatencyMin: latency, LatencyMax: latency})
+	before := time.Now()
+	if resp := serve(t, sim, http.MethodPost, "/rest/v1/delivery?client=acme&sessionId=s1", mustJSON(t, testRequest(notesN(1)...))); resp.status != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.status, resp.body)
+	}
+	r, ok := sim.Received()["n0"]
+	if !ok {
+		t.Fatalf("n0 not recorded: %v", sim.Received())
+	}
+	if r.FirstArrival.Before(before) || r.FirstAck.Sub(r.FirstArrival) < latency {
+		t.Errorf("arrival %s, ack %s after it; want the arrival after %s and the ack at least %s later",
+			r.FirstArrival.Format(time.RFC3339Nano), r.FirstAck.Sub(r.FirstArrival), before.Format(time.RFC3339Nano), latency)
+	}
+}
