@@ -20,6 +20,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -58,6 +59,7 @@ func run(args []string, stderr io.Writer) int {
 		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep")
 		out         = fs.String("out", "docs", "`directory` for BENCHMARKS.md and the chart")
 		seed        = fs.Uint64("seed", 1, "workload seed")
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the bench process (the simulator, producers, baselines run in it) to `file`")
 		fromJSON    = fs.String("from-json", "", "measure nothing: render the report and chart from a `file` of saved results (.cache/bench/last-results.json)")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +95,21 @@ func run(args []string, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 
 	stopBroker, err := ensureBroker(ctx, root, *broker, stderr)
 	if err != nil {

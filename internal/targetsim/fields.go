@@ -60,8 +60,8 @@ func asObject(raw json.RawMessage, path string) (fields, *rejection) {
 	if jsonKind(raw) != "an object" {
 		return fields{}, invalid(path, "must be an object, got %s", jsonKind(raw))
 	}
-	var m map[string]json.RawMessage
-	if err := jsonv2.Unmarshal(raw, &m); err != nil {
+	m, err := splitObject(raw)
+	if err != nil {
 		return fields{}, invalid(path, "invalid JSON: %v", err)
 	}
 	return fields{path: path, m: m}, nil
@@ -104,8 +104,8 @@ func (f fields) array(name string, required bool) ([]json.RawMessage, bool, *rej
 	if jsonKind(raw) != "an array" {
 		return nil, false, invalid(f.at(name), "must be an array, got %s", jsonKind(raw))
 	}
-	var a []json.RawMessage
-	if err := jsonv2.Unmarshal(raw, &a); err != nil {
+	a, err := splitArray(raw)
+	if err != nil {
 		return nil, false, invalid(f.at(name), "invalid JSON: %v", err)
 	}
 	return a, true, nil
@@ -130,7 +130,9 @@ func asString(raw json.RawMessage, path string, minLen, maxLen int) (string, *re
 		return "", invalid(path, "must be a string, got %s", jsonKind(raw))
 	}
 	var v string
-	if err := jsonv2.Unmarshal(raw, &v); err != nil {
+	if t := bytes.TrimSpace(raw); len(t) >= 2 && t[len(t)-1] == '"' && bytes.IndexByte(t, '\\') < 0 {
+		v = string(t[1 : len(t)-1]) // no escapes: raw was validated with the whole body
+	} else if err := jsonv2.Unmarshal(raw, &v); err != nil {
 		return "", invalid(path, "invalid JSON string: %v", err)
 	}
 	n := utf8.RuneCountInString(v)

@@ -3,7 +3,6 @@ package targetsim
 import (
 	"encoding/json"
 	"fmt"
-	jsonv2 "github.com/go-json-experiment/json"
 	"maps"
 	"mime"
 	"net/http"
@@ -51,8 +50,8 @@ func validate(r *http.Request, q url.Values, body []byte, tooBig bool, maxNotifi
 	if jsonKind(body) != "an object" {
 		return nil, invalid("body", "must be a JSON object, got %s", jsonKind(body))
 	}
-	var m map[string]json.RawMessage
-	if err := jsonv2.Unmarshal(body, &m); err != nil {
+	m, err := splitObject(body)
+	if err != nil {
 		return nil, invalid("body", "invalid JSON: %v", err)
 	}
 	d := &delivery{top: fields{m: m}, sessionID: sid}

@@ -297,3 +297,20 @@ func TestValidationAccepts(t *testing.T) {
 		})
 	}
 }
+
+func TestSplitRejectsWhatUnmarshalRejects(t *testing.T) {
+	for _, raw := range []string{`{"a":1,"a":2}`, `{"a":1,}`, `{"a":"\xff"}`, `{"a":1} x`, `{"a":[1,]}`, `{"a"}`} {
+		if _, err := splitObject([]byte(raw)); err == nil {
+			t.Errorf("splitObject(%q) accepted", raw)
+		}
+	}
+	for _, raw := range []string{`[1,]`, `[{"a":1,"a":1}]`, `[1] [2]`} {
+		if _, err := splitArray([]byte(raw)); err == nil {
+			t.Errorf("splitArray(%q) accepted", raw)
+		}
+	}
+	m, err := splitObject([]byte(` { "a" : [1, 2] , "b\u0063":{"x":null} } `))
+	if err != nil || string(m["a"]) != "[1, 2]" || string(m["bc"]) != `{"x":null}` || len(m) != 2 {
+		t.Errorf("members %q, %v", m, err)
+	}
+}
