@@ -330,7 +330,7 @@ func TestDashboardAndAlertsUseExportedMetrics(t *testing.T) {
 	// The list: the dashboard and rules together watch each of these.
 	for _, m := range []string{
 		"notifierd_events_consumed_total", "notifierd_notifications_delivered_total",
-		"notifierd_request_notifications_bucket", "notifierd_request_duration_seconds_bucket",
+		"notifierd_request_notifications_bucket", "notifierd_request_duration_seconds_bucket", "notifierd_event_latency_seconds_bucket",
 		"notifierd_retries_total", "notifierd_events_dead_lettered_total", "notifierd_consumer_lag",
 		"notifierd_buffered_events", "notifierd_buffered_bytes", "notifierd_oldest_unacknowledged_seconds",
 		"notifierd_last_delivery_timestamp_seconds",

@@ -215,6 +215,7 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 	d.router.Learn(env, resp.EdgeHost)
 	var missing []*batch.Item
 	acked := 0
+	now := d.now()
 	for _, it := range part {
 		if !resp.Acked[it.Notification.ID] {
 			missing = append(missing, it)
@@ -222,10 +223,11 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 		}
 		acked++
 		d.deliveredCounter(it.Notification.Type).Inc()
+		d.metrics.EventLatency.Observe(now.Sub(time.UnixMilli(it.Notification.Timestamp)).Seconds())
 		it.Settle()
 	}
 	if acked > 0 {
-		d.metrics.LastDelivery.Set(float64(d.now().UnixNano()) / 1e9)
+		d.metrics.LastDelivery.Set(float64(now.UnixNano()) / 1e9)
 	}
 	return missing
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
@@ -367,4 +369,38 @@ func TestAcknowledgedAtShutdownIsSettled(t *testing.T) {
 	cancel()
 	<-done
 	o.waitFinished(t, 1)
+}
+
+// notifierd_event_latency_seconds counts each acknowledged event once, from its timestamp
+// to the acknowledgement; an event that is not acknowledged is not counted yet.
+func TestEventLatencyObservedOnAcknowledgement(t *testing.T) {
+	o := newOutcome()
+	m := metrics.New(prometheus.NewRegistry())
+	a, b := o.item(t, "s", "a"), o.item(t, "s", "b")
+	acked := time.UnixMilli(max(a.Notification.Timestamp, b.Notification.Timestamp)).Add(250 * time.Millisecond)
+	attempts := 0
+	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
+		func(_ context.Context, _ string, body []byte) (*Response, error) {
+			attempts++
+			if attempts == 1 {
+				return ackAll([]string{"a"}), nil // b is missing: retried, not yet counted
+			}
+			return ackAll(idsOf(t, body)), nil
+		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), o.deadLetter, m, zap.NewNop())
+	d.now = func() time.Time { return acked }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	d.Submit(batchOf(a, b))
+	o.waitFinished(t, 2)
+
+	var got dto.Metric
+	if err := m.EventLatency.Write(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := acked.Sub(time.UnixMilli(a.Notification.Timestamp)) + acked.Sub(time.UnixMilli(b.Notification.Timestamp))
+	if h := got.GetHistogram(); h.GetSampleCount() != 2 || math.Abs(h.GetSampleSum()-want.Seconds()) > 1e-9 {
+		t.Errorf("event latency: %d samples summing to %gs, want 2 summing to %gs", h.GetSampleCount(), h.GetSampleSum(), want.Seconds())
+	}
 }

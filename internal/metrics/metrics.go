@@ -13,6 +13,7 @@ type Metrics struct {
 	Batches           *prometheus.CounterVec // trigger
 	RequestSize       prometheus.Histogram
 	RequestDuration   *prometheus.HistogramVec // status_class
+	EventLatency      prometheus.Histogram
 	Retries           *prometheus.CounterVec   // reason
 	BufferedEvents    prometheus.Gauge
 	BufferedBytes     prometheus.Gauge
@@ -45,6 +46,9 @@ func New(reg prometheus.Registerer) *Metrics {
 		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "notifierd_request_duration_seconds", Help: "Delivery API request duration, by status class (2xx, 4xx, 5xx, error).",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}, []string{"status_class"}),
+		EventLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "notifierd_event_latency_seconds", Help: "From an event's timestamp (its producer's clock) to Target's acknowledgement: Kafka, batch.linger and the request.",
+			Buckets: []float64{0.05, 0.1, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 2, 5, 10, 30, 60, 300, 900, 3600}}),
 		Retries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "notifierd_retries_total", Help: "Delivery attempts scheduled again, by reason."}, []string{"reason"}),
 		BufferedEvents: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -69,7 +73,7 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "notifierd_assigned_partitions", Help: "Partitions this member consumes in the current generation."}),
 	}
 	reg.MustRegister(m.EventsConsumed, m.EventsInvalid, m.EventsDeadLetter, m.Delivered, m.Batches,
-		m.RequestSize, m.RequestDuration, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
+		m.RequestSize, m.RequestDuration, m.EventLatency, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
 		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition)
 	return m
 }
