@@ -55,7 +55,7 @@ func Render(r *Results) string {
 	}
 	p("\n")
 	if f, ok := CPUFloorOf(r); ok {
-		p("**The floor under the CPU target**, measured in this run: bare kafka-go reads an event for %s µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends %s µs per request, and the 0 ms drain needed %.3f requests per event, so delivery costs at least %s µs per event. Together, %s µs per event before any work of notifierd's own; notifierd spent %s.\n\n",
+		p("**The floor under the CPU target**, measured in this run: bare kafka-go reads an event for %s µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends %s µs per request, and the 0 ms drain needed %.3f requests per event, so delivery costs at least %s µs per event. Together, %s µs per event before any work of notifierd's own; notifierd spent %s µs.\n\n",
 			usPerEvent(f.Kafka, 1), usPerEvent(f.PerRequest, 1), f.RequestsPerEvent, usPerEvent(f.HTTP, 1), usPerEvent(f.Total(), 1), usPerEvent(f.Daemon, 1))
 		if c := f.Ceiling(r.Machine.CPUs); c > 0 && r.Bare.Rate() > 0 {
 			p("**The ceiling over the throughput target:** in the same drain the simulator took %s µs and the broker %s µs of CPU per event. A sender at that floor, sharing %d cores with them, could deliver at most %s events/s, %.0f %% of the bare kafka-go rate.\n\n",

@@ -129,7 +129,7 @@ func TestRender(t *testing.T) {
 		// 2 µs of kafka-go + 30 µs per request × 0.21 requests per event
 		// (8.3 + 20 + 1.7) µs per event on 2 cores: 66.7k/s, 67 % of the bare 100k/s
 		"the simulator took 20.0 µs and the broker 1.7 µs of CPU per event. A sender at that floor, sharing 2 cores with them, could deliver at most 66.7k events/s, 67 % of the bare kafka-go rate.",
-		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0.",
+		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0 µs.",
 		"p99 250 ms (p50 210 ms, p90",
 		"to the simulator's door p99 240 ms (p50 205 ms)",
 		"machine 60 % busy",
