@@ -102,11 +102,7 @@ func NewEntry(m kafka.Message) Entry {
 		if e.EventID == "" && e.HasSource() {
 			e.EventID = event.DerivedID(event.Source{Topic: e.Source.Topic, Partition: e.Source.Partition, Offset: e.Source.Offset, ReplayedFrom: e.FirstEntry})
 		}
-		e.SessionID = ev.SessionID
-		if e.SessionID == "" {
-			// resolved as the daemon did when it dead-lettered the event
-			e.SessionID = notify.ParseTargetCookie(ev.TargetCookie, e.Time).SessionID
-		}
+		e.SessionID = ev.Identity(e.Time).SessionID // as the daemon resolved it when it dead-lettered the event
 	}
 	return e
 }

@@ -93,7 +93,7 @@ var renderBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // build derives the envelope and renders the notification.
 func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notification, error) {
-	cookie := notify.ParseTargetCookie(ev.TargetCookie, now)
+	who := ev.Identity(now)
 	for i := range ev.CustomerIDs {
 		if ev.CustomerIDs[i].AuthenticatedState == "" {
 			ev.CustomerIDs[i].AuthenticatedState = "unknown" // the API requires one
@@ -107,16 +107,13 @@ func (d *Decoder) build(ev *notify.Event, src Source, now time.Time) (*Notificat
 	env := &decoded.env
 	*env = Envelope{
 		Client:        firstNonEmpty(ev.Client, d.Client),
-		SessionID:     firstNonEmpty(ev.SessionID, cookie.SessionID),
-		TntID:         ev.TntID,
-		ThirdPartyID:  ev.ThirdPartyID,
-		MCID:          ev.MarketingCloudVisitorID,
+		SessionID:     who.SessionID,
+		TntID:         who.TntID,
+		ThirdPartyID:  who.ThirdPartyID,
+		MCID:          who.MCID,
 		CustomerIDs:   ev.CustomerIDs,
 		PropertyToken: ev.PropertyToken,
 		Analytics:     ev.Analytics, // compacted by the parser
-	}
-	if env.TntID == "" && env.ThirdPartyID == "" && env.MCID == "" {
-		env.TntID = cookie.TntID
 	}
 	env.Hint = firstNonEmpty(ev.LocationHint, notify.LocationHintFromTntID(env.TntID))
 	ctx, err := d.context(ev.Context)

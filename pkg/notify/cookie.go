@@ -12,6 +12,33 @@ type TargetCookie struct {
 	TntID     string // the `PC` entry
 }
 
+// Identity is the session and visitor a request for an event is sent with, once its
+// targetCookie is read: sessionId, else the cookie's live session entry; the event's visitor
+// ids, else the cookie's live PC entry as tntId. Validate, the daemon, the publisher's
+// message key and the dead-letter tools all resolve an event through it.
+type Identity struct {
+	SessionID    string
+	TntID        string
+	ThirdPartyID string
+	MCID         string // marketingCloudVisitorId
+}
+
+// Identity resolves e's session and visitor at now (cookie entries expire).
+func (e *Event) Identity(now time.Time) Identity {
+	id := Identity{SessionID: e.SessionID, TntID: e.TntID, ThirdPartyID: e.ThirdPartyID, MCID: e.MarketingCloudVisitorID}
+	if e.TargetCookie == "" || id.SessionID != "" && (id.TntID != "" || id.ThirdPartyID != "" || id.MCID != "") {
+		return id // nothing the cookie could add
+	}
+	cookie := ParseTargetCookie(e.TargetCookie, now)
+	if id.SessionID == "" {
+		id.SessionID = cookie.SessionID
+	}
+	if id.TntID == "" && id.ThirdPartyID == "" && id.MCID == "" {
+		id.TntID = cookie.TntID
+	}
+	return id
+}
+
 // ParseTargetCookie reads an mbox cookie value the way Adobe's SDKs do: `|`-separated
 // `name#value#expiresEpochSeconds` entries, of which `session` and `PC` matter here.
 // Entries that are expired at now, or malformed, are ignored rather than rejected,

@@ -137,10 +137,7 @@ func Encode(ev *Event, now time.Time, lim Limits) (key, value []byte, err error)
 			return nil, nil, &ValidationError{Field: f.name, Reason: ReasonBadValue, Detail: "is not valid JSON"}
 		}
 	}
-	session := ev.SessionID
-	if session == "" {
-		session = ParseTargetCookie(ev.TargetCookie, now).SessionID
-	}
+	session := ev.Identity(now).SessionID
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false) // keep URLs and parameters as the producer wrote them

@@ -64,7 +64,7 @@ const (
 // Validate checks e against the event contract. Identity may come from the targetCookie,
 // so Validate resolves it first: an event valid here has a session and a visitor id.
 func (e *Event) Validate(now time.Time, lim Limits) error {
-	cookie := ParseTargetCookie(e.TargetCookie, now)
+	id := e.Identity(now)
 	switch e.Type {
 	case TypeDisplay, TypeClick:
 	case "":
@@ -75,14 +75,10 @@ func (e *Event) Validate(now time.Time, lim Limits) error {
 	if err := validateTimestamp(e.Timestamp, now, lim); err != nil {
 		return err
 	}
-	session := e.SessionID
-	if session == "" {
-		session = cookie.SessionID
-	}
-	if err := ValidateSessionID(session); err != nil {
+	if err := ValidateSessionID(id.SessionID); err != nil {
 		return err
 	}
-	if err := e.validateVisitor(cookie); err != nil {
+	if err := e.validateVisitor(id); err != nil {
 		return err
 	}
 	if err := e.validateTarget(); err != nil {
@@ -125,7 +121,7 @@ func ValidateSessionID(s string) error {
 	return nil
 }
 
-func (e *Event) validateVisitor(cookie TargetCookie) error {
+func (e *Event) validateVisitor(id Identity) error {
 	ids := 0
 	for _, f := range []struct{ name, value string }{
 		{"tntId", e.TntID}, {"thirdPartyId", e.ThirdPartyID}, {"marketingCloudVisitorId", e.MarketingCloudVisitorID},
@@ -138,7 +134,7 @@ func (e *Event) validateVisitor(cookie TargetCookie) error {
 			return invalid(f.name, ReasonTooLong, "%d characters, at most %d", len(f.value), maxVisitorID)
 		}
 	}
-	if ids == 0 && cookie.TntID == "" {
+	if ids == 0 && id.TntID == "" { // the cookie's, if any
 		return invalid("tntId", ReasonMissing, "one of tntId, thirdPartyId, marketingCloudVisitorId (or a targetCookie with a live PC entry) is required")
 	}
 	if ids > 1 {
