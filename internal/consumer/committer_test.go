@@ -1,0 +1,156 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/offsets"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const topic = "events"
+
+// commits records what a committer sent; fail, when set, answers the next call.
+type commits struct {
+	calls []map[int]int64
+	fail  error
+}
+
+func (c *commits) commitOffsets(offsets map[string]map[int]int64) error {
+	if err := c.fail; err != nil {
+		c.fail = nil
+		return err
+	}
+	if len(offsets) != 1 || offsets[topic] == nil {
+		return errors.New("want one request for the events topic")
+	}
+	c.calls = append(c.calls, maps.Clone(offsets[topic]))
+	return nil
+}
+
+func newCommitter(c *commits, committed map[int]int64) (*committer, *metrics.Metrics) {
+	m := metrics.New(prometheus.NewRegistry())
+	last := map[int]int64{}
+	maps.Copy(last, committed)
+	return &committer{commitOffsets: c.commitOffsets, topic: topic, metrics: m, log: zap.NewNop(),
+		progress: new(atomic.Int64), last: last}, m
+}
+
+// tracker starts at start with the offsets begun and those of them done.
+func tracker(t *testing.T, start int64, begun, done []int64) *offsets.Tracker {
+	t.Helper()
+	tr := offsets.New(start, 100)
+	for _, o := range begun {
+		if err := tr.Begin(context.Background(), o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, o := range done {
+		tr.Done(o)
+	}
+	return tr
+}
+
+func gaugeValue(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var out dto.Metric
+	if err := g.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.GetGauge().GetValue()
+}
+
+func committedGauge(t *testing.T, m *metrics.Metrics, partition string) float64 {
+	return gaugeValue(t, m.CommittedOffset.WithLabelValues(topic, partition))
+}
+
+// series counts what c exports.
+func series(c prometheus.Collector) int {
+	ch := make(chan prometheus.Metric, 100)
+	c.Collect(ch)
+	close(ch)
+	return len(ch)
+}
+
+func TestCommitsTheWatermarksThatMovedInOneRequest(t *testing.T) {
+	c := &commits{}
+	cm, m := newCommitter(c, map[int]int64{0: 10, 1: 20})
+	given := tracker(t, 30, []int64{30, 31}, []int64{30, 31})
+	given.Abandon()
+	trackers := map[int]*offsets.Tracker{
+		0: tracker(t, 10, []int64{10, 11, 12}, []int64{10, 12}), // 11 pending: the watermark is 11
+		1: tracker(t, 20, nil, nil),                             // nothing new since the commit at 20
+		2: given,                                                // no longer ours
+		3: tracker(t, 40, []int64{40}, []int64{40}),             // never committed: 41
+	}
+	if err := cm.commit(trackers); err != nil {
+		t.Fatal(err)
+	}
+	if want := []map[int]int64{{0: 11, 3: 41}}; len(c.calls) != 1 || !maps.Equal(c.calls[0], want[0]) {
+		t.Fatalf("commits %v, want %v", c.calls, want)
+	}
+	if got := committedGauge(t, m, "0"); got != 11 {
+		t.Errorf("notifierd_committed_offset{partition=0} = %g, want 11", got)
+	}
+	if cm.progress.Load() == 0 {
+		t.Error("a commit must count as progress")
+	}
+	if err := cm.commit(trackers); err != nil || len(c.calls) != 1 {
+		t.Errorf("nothing moved: want no second request, got %v (%v)", c.calls, err)
+	}
+}
+
+func TestFailedCommitIsSentAgainNextTime(t *testing.T) {
+	c := &commits{fail: errors.New("coordinator moved")}
+	cm, m := newCommitter(c, nil)
+	trackers := map[int]*offsets.Tracker{0: tracker(t, 5, []int64{5, 6}, []int64{5, 6})}
+	if err := cm.commit(trackers); err == nil {
+		t.Fatal("a failed commit must be reported")
+	}
+	if cm.progress.Load() != 0 || committedGauge(t, m, "0") != 0 {
+		t.Error("a failed commit must not count as progress or show as committed")
+	}
+	if err := cm.commit(trackers); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.calls) != 1 || c.calls[0][0] != 7 {
+		t.Errorf("commits %v, want the same watermark 7 sent again", c.calls)
+	}
+}
+
+func TestLagFollowsTheHighWaterWithoutACommit(t *testing.T) {
+	c := &commits{}
+	cm, m := newCommitter(c, map[int]int64{0: 12})
+	cm.highWater.Store(0, int64(100))
+	trackers := map[int]*offsets.Tracker{0: tracker(t, 12, nil, nil)}
+	if err := cm.commit(trackers); err != nil {
+		t.Fatal(err)
+	}
+	if got := gaugeValue(t, m.ConsumerLag.WithLabelValues(topic, "0")); got != 88 || len(c.calls) != 0 {
+		t.Errorf("lag %g with %d commits, want 88 with none (stuck at 12 while the partition grew to 100)", got, len(c.calls))
+	}
+}
+
+func TestForgetDropsThePartitionsSeries(t *testing.T) {
+	c := &commits{}
+	cm, m := newCommitter(c, nil)
+	cm.highWater.Store(4, int64(9))
+	if err := cm.commit(map[int]*offsets.Tracker{4: tracker(t, 3, []int64{3}, []int64{3})}); err != nil {
+		t.Fatal(err)
+	}
+	cm.forget(4)
+	if n := series(m.CommittedOffset) + series(m.ConsumerLag); n != 0 {
+		t.Errorf("%d series left for a partition no longer ours", n)
+	}
+}
