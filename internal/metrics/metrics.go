@@ -14,7 +14,7 @@ type Metrics struct {
 	RequestSize       prometheus.Histogram
 	RequestDuration   *prometheus.HistogramVec // status_class
 	EventLatency      prometheus.Histogram
-	Retries           *prometheus.CounterVec   // reason
+	Retries           *prometheus.CounterVec // reason
 	BufferedEvents    prometheus.Gauge
 	BufferedBytes     prometheus.Gauge
 	BufferLimitEvents prometheus.Gauge
