@@ -286,6 +286,9 @@ func httpFloor(args []string, stderr io.Writer) int {
 		return 2
 	}
 	counts, err := ints(strings.Join(args[2:], ","))
+	if err == nil && len(counts) != 3 {
+		err = fmt.Errorf("NOTIFICATIONS REQUESTS CONCURRENCY: %q are not three numbers", args[2:])
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "bench http-floor:", err)
 		return 2

@@ -91,9 +91,6 @@ type HTTPFloorRun struct {
 	CPU           time.Duration // user+system of the sender's process
 }
 
-// Rate is requests per second.
-func (h *HTTPFloorRun) Rate() float64 { return PerSecond(h.Requests, h.Elapsed) }
-
 // CPUPerRequest is the sender's CPU time per request.
 func (h *HTTPFloorRun) CPUPerRequest() time.Duration {
 	if h.Requests == 0 {

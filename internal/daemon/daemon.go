@@ -128,7 +128,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
 	}, d.handle, d.batcher.Flush, d.metrics, log)
-	d.lastProgress.Store(time.Now().UnixNano())
+	d.markProgress()
 	return d, nil
 }
 
@@ -220,11 +220,11 @@ func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), sta
 	}
 	d.metrics.BufferedEvents.Inc()
 	d.metrics.BufferedBytes.Add(float64(size))
-	settle := func() { // one closure per event, the progress mark inlined
+	settle := func() { // one closure per event: progressed(done) would make a second
 		d.budget.Release(size)
 		d.metrics.BufferedEvents.Dec()
 		d.metrics.BufferedBytes.Sub(float64(size))
-		d.lastProgress.Store(time.Now().UnixNano())
+		d.markProgress()
 		done()
 	}
 	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, settle, stale))
@@ -241,10 +241,13 @@ func (d *Daemon) deadLetterItem(ctx context.Context, it *batch.Item, reason, det
 
 func (d *Daemon) progressed(done func()) func() {
 	return func() {
-		d.lastProgress.Store(time.Now().UnixNano())
+		d.markProgress()
 		done()
 	}
 }
+
+// markProgress records that an event reached its outcome: healthy measures stalls from it.
+func (d *Daemon) markProgress() { d.lastProgress.Store(time.Now().UnixNano()) }
 
 // healthy fails when events are pending but nothing was acknowledged, dead-lettered or
 // committed for admin.stallTimeout: a live process that no longer makes progress.
