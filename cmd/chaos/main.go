@@ -34,7 +34,7 @@ func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("chaos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	short := fs.Bool("short", false, "the short version for CI: shorter faults, fewer events, 10 s per fuzz target")
+	short := fs.Bool("short", false, "the short version for CI: shorter faults, fewer events, 50,000 inputs per fuzz target")
 	scenario := fs.String("scenario", "", "comma-separated scenarios to run (default: all): "+strings.Join(chaos.ScenarioNames(), ", "))
 	out := fs.String("out", "", "write the report here (default: docs/RELIABILITY.md for a full run of every scenario, nothing otherwise; - for none)")
 	seed := fs.Uint64("seed", 0, "seed of every random choice (default: random, printed)")
