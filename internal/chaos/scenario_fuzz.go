@@ -38,12 +38,12 @@ var (
 )
 
 func runFuzz(ctx context.Context, b *Bed) error {
-	fuzztime := fmt.Sprintf("%dx", b.count(50_000, 500_000))
+	inputs := b.count(50_000, 500_000)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, ft := range FuzzTargets {
 		wg.Go(func() {
-			execs, took, err := fuzzOne(ctx, b, ft.Pkg, ft.Func, fuzztime)
+			execs, took, err := fuzzOne(ctx, b, ft.Pkg, ft.Func, inputs)
 			mu.Lock()
 			defer mu.Unlock()
 			b.Result.FuzzExecs += execs
@@ -56,20 +56,23 @@ func runFuzz(ctx context.Context, b *Bed) error {
 		})
 	}
 	wg.Wait()
-	b.Result.Note("command per target: go test -run '^$' -fuzz '^<Func>$' -fuzztime %s -fuzzminimizetime 2s -parallel 1 <pkg> (the default minimisation budget of 60 s per new interesting input leaves a short run idle most of the time)", fuzztime)
+	b.Result.Note("command per target: go test -run '^$' -fuzz '^<Func>$' -fuzztime %dx -fuzzminimizetime 2s -parallel 1 <pkg> (the default minimisation budget of 60 s per new interesting input leaves a short run idle most of the time)", inputs)
 	return nil
 }
 
-func fuzzOne(ctx context.Context, b *Bed, pkg, fn, fuzztime string) (int64, time.Duration, error) {
+func fuzzOne(ctx context.Context, b *Bed, pkg, fn string, inputs int) (int64, time.Duration, error) {
 	start := time.Now()
 	logPath := filepath.Join(b.Dir, fn+".log")
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+fn+"$", "-fuzztime", fuzztime, "-fuzzminimizetime", "2s", "-parallel", "1", pkg)
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-fuzz", "^"+fn+"$", "-fuzztime", strconv.Itoa(inputs)+"x", "-fuzzminimizetime", "2s", "-parallel", "1", pkg)
 	cmd.Dir = b.suite.opts.RepoRoot
 	out, err := cmd.CombinedOutput()
 	_ = os.WriteFile(logPath, out, 0o644)
 	var execs int64
 	if m := fuzzProgress.FindAllSubmatch(out, -1); len(m) > 0 {
 		execs, _ = strconv.ParseInt(string(m[len(m)-1][1]), 10, 64)
+	}
+	if err == nil {
+		execs = max(execs, int64(inputs)) // the last progress line can come before the end
 	}
 	b.Logf("%s: %d inputs, %s", fn, execs, time.Since(start).Round(time.Second))
 	if err != nil {
