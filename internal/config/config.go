@@ -25,7 +25,8 @@ type Kafka struct {
 	Topic             string        `yaml:"topic"`
 	Group             string        `yaml:"group"`
 	DLQTopic          string        `yaml:"dlqTopic"`
-	StartOffset       string        `yaml:"startOffset"` // earliest or latest, for partitions with no commit
+	StartOffset       string        `yaml:"startOffset"`    // earliest or latest, for partitions with no commit
+	IsolationLevel    string        `yaml:"isolationLevel"` // read_committed or read_uncommitted
 	MaxInFlight       int           `yaml:"maxInFlightPerPartition"`
 	CommitInterval    time.Duration `yaml:"commitInterval"`
 	SessionTimeout    time.Duration `yaml:"sessionTimeout"`
@@ -128,6 +129,7 @@ func Default() Config {
 			Group:             "notifierd",
 			DLQTopic:          "target-notifications.dlq",
 			StartOffset:       "earliest",
+			IsolationLevel:    "read_committed",
 			MaxInFlight:       10000,
 			CommitInterval:    time.Second,
 			SessionTimeout:    30 * time.Second,
