@@ -1,6 +1,6 @@
 // Package admin serves the operator's HTTP endpoint: /metrics for Prometheus, /healthz that
 // fails when work is pending but nothing has progressed for a while (progress, not just a
-// live process), and /readyz once the consumer group has been joined.
+// live process), and /readyz once the consumer group has been joined and the topic has partitions.
 package admin
 
 import (
@@ -19,7 +19,7 @@ import (
 
 // Probes answer the health questions.
 type Probes struct {
-	Ready   func() bool
+	Ready   func() error // nil when ready; the error says why not
 	Healthy func() error // nil when healthy; the error says why not
 }
 
@@ -41,8 +41,8 @@ func Handler(g prometheus.Gatherer, p Probes, withPprof bool) http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !p.Ready() {
-			http.Error(w, "not yet a member of the consumer group", http.StatusServiceUnavailable)
+		if err := p.Ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ok")

@@ -15,8 +15,8 @@ func TestProbes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "notifierd_test_total", Help: "x"})
 	reg.MustRegister(c)
-	ready, healthErr := false, error(nil)
-	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() bool { return ready }, Healthy: func() error { return healthErr }}, false))
+	readyErr, healthErr := errors.New("topic events does not exist"), error(nil)
+	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() error { return readyErr }, Healthy: func() error { return healthErr }}, false))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -28,10 +28,10 @@ func TestProbes(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	if code, _ := get("/readyz"); code != 503 {
-		t.Errorf("/readyz before joining = %d, want 503", code)
+	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "topic events does not exist") {
+		t.Errorf("/readyz while not ready = %d %q, want 503 with the reason", code, body)
 	}
-	ready = true
+	readyErr = nil
 	if code, _ := get("/readyz"); code != 200 {
 		t.Errorf("/readyz after joining = %d, want 200", code)
 	}
@@ -48,7 +48,7 @@ func TestProbes(t *testing.T) {
 }
 
 func TestPprofOnlyWhenAsked(t *testing.T) {
-	probes := Probes{Ready: func() bool { return true }, Healthy: func() error { return nil }}
+	probes := Probes{Ready: func() error { return nil }, Healthy: func() error { return nil }}
 	for _, on := range []bool{false, true} {
 		srv := httptest.NewServer(Handler(prometheus.NewRegistry(), probes, on))
 		resp, err := http.Get(srv.URL + "/debug/pprof/")

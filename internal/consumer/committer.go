@@ -2,21 +2,63 @@ package consumer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/offsets"
 )
 
-// commitOffsets commits offsets per topic and partition: kafka.Generation.CommitOffsets, or
-// a fake in tests.
-type commitOffsets func(map[string]map[int]int64) error
+// commitOffsets commits the events topic's offsets per partition for one generation:
+// clientCommit in the daemon, a fake in tests.
+type commitOffsets func(ctx context.Context, offsets map[int]int64) error
+
+// clientCommit commits through kafka.Client, whose transport looks the group's coordinator up
+// for every request, with the generation and member ids of the join. A coordinator that moves
+// (a broker restart) then costs one failed attempt, not every commit until the generation
+// ends, which is what kafka.Generation.CommitOffsets does: it keeps the join's connection.
+func clientCommit(client *kafka.Client, group, topic string, gen *kafka.Generation, timeout time.Duration) commitOffsets {
+	return func(ctx context.Context, offsets map[int]int64) error {
+		ctx, cancel := context.WithTimeout(ctx, timeout) // a dead coordinator must not hold the commit forever
+		defer cancel()
+		commits := make([]kafka.OffsetCommit, 0, len(offsets))
+		for p, o := range offsets {
+			commits = append(commits, kafka.OffsetCommit{Partition: p, Offset: o})
+		}
+		res, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
+			GroupID: group, GenerationID: int(gen.ID), MemberID: gen.MemberID,
+			Topics: map[string][]kafka.OffsetCommit{topic: commits},
+		})
+		if err != nil {
+			return err
+		}
+		var errs []error
+		for _, p := range res.Topics[topic] {
+			if p.Error != nil {
+				errs = append(errs, fmt.Errorf("partition %d: %w", p.Partition, p.Error))
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+// commitRetryable tells whether a failed commit may succeed if sent again in the same
+// generation: the coordinator moving or loading, the network, a timeout. A generation the
+// coordinator no longer knows (rebalanced without this member) is final.
+func commitRetryable(err error) bool {
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
 
 // committer commits watermarks for one generation.
 type committer struct {
@@ -40,7 +82,7 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 			return
 		case <-ticker.C:
 		}
-		_ = cm.commit(trackers) // logged; the next tick tries again
+		_ = cm.commit(ctx, trackers) // logged; the next tick tries again
 		oldest := time.Time{}
 		for _, t := range trackers {
 			if at, ok := t.Oldest(); ok && (oldest.IsZero() || at.Before(oldest)) {
@@ -57,7 +99,7 @@ func (cm *committer) loop(ctx context.Context, trackers map[int]*offsets.Tracker
 
 // commit commits, in one request, the watermarks of trackers that moved, and says why not
 // if that failed. A partition already given up is left alone: its series are gone.
-func (cm *committer) commit(trackers map[int]*offsets.Tracker) error {
+func (cm *committer) commit(ctx context.Context, trackers map[int]*offsets.Tracker) error {
 	cm.mu.Lock()
 	defer cm.mu.Unlock()
 	moved := map[int]int64{}
@@ -76,7 +118,7 @@ func (cm *committer) commit(trackers map[int]*offsets.Tracker) error {
 	if len(moved) == 0 {
 		return nil
 	}
-	if err := cm.commitOffsets(map[string]map[int]int64{cm.topic: moved}); err != nil {
+	if err := cm.commitOffsets(ctx, moved); err != nil {
 		cm.log.Warn("offset commit failed", zap.String("topic", cm.topic), zap.Any("offsets", moved), zap.Error(err))
 		return fmt.Errorf("committing %s at %v: %w", cm.topic, moved, err)
 	}
@@ -86,6 +128,35 @@ func (cm *committer) commit(trackers map[int]*offsets.Tracker) error {
 	}
 	cm.progress.Store(time.Now().UnixNano())
 	return nil
+}
+
+// commitFinal commits a released partition's watermark, sending it again while the failure
+// is one a retry can mend (a coordinator being elected after a crash takes seconds), until
+// ctx ends.
+func (cm *committer) commitFinal(ctx context.Context, p int, t *offsets.Tracker) error {
+	delay := 100 * time.Millisecond
+	for {
+		err := cm.commit(ctx, map[int]*offsets.Tracker{p: t})
+		if err == nil || !commitRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// lastCommitted is partition p's last committed offset in this generation, or -1.
+func (cm *committer) lastCommitted(p int) int64 {
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	if o, ok := cm.last[p]; ok {
+		return o
+	}
+	return -1
 }
 
 // forget drops partition p's series once it is no longer ours, so a former owner does not

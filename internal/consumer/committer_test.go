@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 
@@ -27,15 +28,12 @@ type commits struct {
 	fail  error
 }
 
-func (c *commits) commitOffsets(offsets map[string]map[int]int64) error {
+func (c *commits) commitOffsets(_ context.Context, offsets map[int]int64) error {
 	if err := c.fail; err != nil {
 		c.fail = nil
 		return err
 	}
-	if len(offsets) != 1 || offsets[topic] == nil {
-		return errors.New("want one request for the events topic")
-	}
-	c.calls = append(c.calls, maps.Clone(offsets[topic]))
+	c.calls = append(c.calls, maps.Clone(offsets))
 	return nil
 }
 
@@ -94,7 +92,7 @@ func TestCommitsTheWatermarksThatMovedInOneRequest(t *testing.T) {
 		2: given,                                                // no longer ours
 		3: tracker(t, 40, []int64{40}, []int64{40}),             // never committed: 41
 	}
-	if err := cm.commit(trackers); err != nil {
+	if err := cm.commit(context.Background(), trackers); err != nil {
 		t.Fatal(err)
 	}
 	if want := []map[int]int64{{0: 11, 3: 41}}; len(c.calls) != 1 || !maps.Equal(c.calls[0], want[0]) {
@@ -106,7 +104,7 @@ func TestCommitsTheWatermarksThatMovedInOneRequest(t *testing.T) {
 	if cm.progress.Load() == 0 {
 		t.Error("a commit must count as progress")
 	}
-	if err := cm.commit(trackers); err != nil || len(c.calls) != 1 {
+	if err := cm.commit(context.Background(), trackers); err != nil || len(c.calls) != 1 {
 		t.Errorf("nothing moved: want no second request, got %v (%v)", c.calls, err)
 	}
 }
@@ -115,13 +113,13 @@ func TestFailedCommitIsSentAgainNextTime(t *testing.T) {
 	c := &commits{fail: errors.New("coordinator moved")}
 	cm, m := newCommitter(c, nil)
 	trackers := map[int]*offsets.Tracker{0: tracker(t, 5, []int64{5, 6}, []int64{5, 6})}
-	if err := cm.commit(trackers); err == nil {
+	if err := cm.commit(context.Background(), trackers); err == nil {
 		t.Fatal("a failed commit must be reported")
 	}
 	if cm.progress.Load() != 0 || committedGauge(t, m, "0") != 0 {
 		t.Error("a failed commit must not count as progress or show as committed")
 	}
-	if err := cm.commit(trackers); err != nil {
+	if err := cm.commit(context.Background(), trackers); err != nil {
 		t.Fatal(err)
 	}
 	if len(c.calls) != 1 || c.calls[0][0] != 7 {
@@ -134,7 +132,7 @@ func TestLagFollowsTheHighWaterWithoutACommit(t *testing.T) {
 	cm, m := newCommitter(c, map[int]int64{0: 12})
 	cm.highWater.Store(0, int64(100))
 	trackers := map[int]*offsets.Tracker{0: tracker(t, 12, nil, nil)}
-	if err := cm.commit(trackers); err != nil {
+	if err := cm.commit(context.Background(), trackers); err != nil {
 		t.Fatal(err)
 	}
 	if got := gaugeValue(t, m.ConsumerLag.WithLabelValues(topic, "0")); got != 88 || len(c.calls) != 0 {
@@ -146,11 +144,57 @@ func TestForgetDropsThePartitionsSeries(t *testing.T) {
 	c := &commits{}
 	cm, m := newCommitter(c, nil)
 	cm.highWater.Store(4, int64(9))
-	if err := cm.commit(map[int]*offsets.Tracker{4: tracker(t, 3, []int64{3}, []int64{3})}); err != nil {
+	if err := cm.commit(context.Background(), map[int]*offsets.Tracker{4: tracker(t, 3, []int64{3}, []int64{3})}); err != nil {
 		t.Fatal(err)
 	}
 	cm.forget(4)
 	if n := series(m.CommittedOffset) + series(m.ConsumerLag); n != 0 {
 		t.Errorf("%d series left for a partition no longer ours", n)
+	}
+}
+
+func TestFinalCommitIsRetriedWhileTheCoordinatorMoves(t *testing.T) {
+	tests := []struct {
+		name      string
+		failures  []error
+		wantCalls int
+		wantErr   bool
+	}{
+		{name: "coordinator moved, then elected", failures: []error{kafka.NotCoordinatorForGroup, kafka.GroupCoordinatorNotAvailable}, wantCalls: 1},
+		{name: "connection to the old coordinator closed", failures: []error{errors.New("use of closed network connection")}, wantCalls: 1},
+		{name: "generation over: not retried", failures: []error{kafka.IllegalGeneration}, wantErr: true},
+		{name: "member unknown: not retried", failures: []error{kafka.UnknownMemberId}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := &commits{}
+			failures := tt.failures
+			cm, _ := newCommitter(c, nil)
+			cm.commitOffsets = func(ctx context.Context, offsets map[int]int64) error {
+				if len(failures) > 0 {
+					err := failures[0]
+					failures = failures[1:]
+					return err
+				}
+				return c.commitOffsets(ctx, offsets)
+			}
+			err := cm.commitFinal(context.Background(), 0, tracker(t, 5, []int64{5}, []int64{5}))
+			if (err != nil) != tt.wantErr || len(c.calls) != tt.wantCalls {
+				t.Errorf("error %v and %d commits, want error %v and %d", err, len(c.calls), tt.wantErr, tt.wantCalls)
+			}
+			if !tt.wantErr && len(failures) != 0 {
+				t.Errorf("%d failures not retried", len(failures))
+			}
+		})
+	}
+}
+
+func TestFinalCommitStopsAtTheDeadline(t *testing.T) {
+	cm, _ := newCommitter(&commits{}, nil)
+	cm.commitOffsets = func(context.Context, map[int]int64) error { return kafka.NotCoordinatorForGroup }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := cm.commitFinal(ctx, 0, tracker(t, 5, []int64{5}, []int64{5})); !errors.Is(err, kafka.NotCoordinatorForGroup) {
+		t.Errorf("error %v, want the last failure once the context ended", err)
 	}
 }

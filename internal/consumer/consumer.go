@@ -1,8 +1,11 @@
 // Package consumer reads the events topic as a member of a Kafka consumer group with
-// kafka-go's ConsumerGroup/Generation API: one worker per assigned partition, a contiguous
-// per-partition watermark committed every second and when a partition is revoked or the
-// daemon stops. Offsets are committed inside the generation that fetched them, so a late
-// commit can never rewind another member's progress.
+// kafka-go's ConsumerGroup/Generation API: one worker per assigned partition, reading through
+// package fetch (transactions filtered, retention gaps reported), a contiguous per-partition
+// watermark committed every second and when a partition is revoked or the daemon stops.
+// Offsets are committed with the generation and member ids that fetched them, so a late
+// commit can never rewind another member's progress, and to whichever broker coordinates the
+// group at the time. Stopping is bounded: the member does not wait on kafka-go's group calls
+// past shutdown.timeout, or past a few seconds once nothing is left in flight.
 package consumer
 
 import (
@@ -27,10 +30,14 @@ type Handler func(ctx context.Context, msg kafka.Message, done func(), stale fun
 
 // Config is the consumer's part of the configuration.
 type Config struct {
-	Brokers           []string
-	Topic             string
-	Group             string
-	Dialer            *kafka.Dialer
+	Brokers []string
+	Topic   string
+	Group   string
+	Dialer  *kafka.Dialer // group membership (join, sync, heartbeat, leave)
+	// Transport carries fetches, offset lookups, commits and metadata; its metadata refresh
+	// is how a worker finds a partition's new leader.
+	Transport         kafka.RoundTripper
+	Isolation         kafka.IsolationLevel
 	StartOffset       int64 // kafka.FirstOffset or kafka.LastOffset, for partitions with no commit
 	MaxInFlight       int   // offsets pending per partition before fetching pauses
 	CommitInterval    time.Duration
@@ -50,8 +57,11 @@ type Consumer struct {
 	metrics *metrics.Metrics
 	log     *zap.Logger
 
+	client   *kafka.Client
 	joined   atomic.Bool
-	progress atomic.Int64 // unix nanos of the last commit that moved a watermark
+	topic    topicState
+	progress atomic.Int64   // unix nanos of the last commit that moved a watermark
+	running  sync.WaitGroup // the functions started in generations: workers, committer, watcher
 
 	mu       sync.Mutex
 	trackers map[int]*offsets.Tracker // partitions of the current generation
@@ -59,11 +69,19 @@ type Consumer struct {
 
 // New returns a consumer; Run joins the group.
 func New(cfg Config, handle Handler, flush func(), m *metrics.Metrics, log *zap.Logger) *Consumer {
-	return &Consumer{cfg: cfg, handle: handle, flush: flush, metrics: m, log: log, trackers: make(map[int]*offsets.Tracker)}
+	c := &Consumer{cfg: cfg, handle: handle, flush: flush, metrics: m, log: log, trackers: make(map[int]*offsets.Tracker)}
+	c.client = &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport, Timeout: cfg.RequestTimeout}
+	return c
 }
 
-// Joined reports whether the member has been given a generation.
-func (c *Consumer) Joined() bool { return c.joined.Load() }
+// Ready says why the member is not consuming (nil once it is): not yet in a generation, or
+// the topic missing or without partitions.
+func (c *Consumer) Ready() error {
+	if !c.joined.Load() {
+		return errors.New("not yet a member of consumer group " + c.cfg.Group)
+	}
+	return c.topic.problem()
+}
 
 // LastCommitProgress is when a commit last moved a watermark forward.
 func (c *Consumer) LastCommitProgress() time.Time { return time.Unix(0, c.progress.Load()) }
@@ -114,7 +132,49 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 		c.startGeneration(base, gen)
 	}
 	c.log.Info("leaving consumer group", zap.String("group", c.cfg.Group))
-	return group.Close() // waits for the partition workers to drain and commit
+	return c.leave(group, base)
+}
+
+// leaveGrace is how long leaving may take once every partition is drained and committed.
+const leaveGrace = 3 * time.Second
+
+// leave closes the group: the partition workers drain and commit, then the member leaves. It
+// does not wait on kafka-go past the bound: a join or sync in progress (the group waiting for
+// crashed members to expire) cannot be interrupted and can take the whole rebalance timeout.
+// What is committed stays committed, and the broker expires the member after its session.
+func (c *Consumer) leave(group *kafka.ConsumerGroup, base context.Context) error {
+	closed := make(chan error, 1)
+	go func() { closed <- group.Close() }()
+	drained := make(chan struct{})
+	go func() { c.running.Wait(); close(drained) }()
+	select {
+	case err := <-closed:
+		return err
+	case <-base.Done():
+		c.log.Warn("shutdown timeout reached while leaving the consumer group; the broker expires this member after its session timeout", zap.String("group", c.cfg.Group))
+		return nil
+	case <-drained:
+	}
+	grace := time.NewTimer(leaveGrace)
+	defer grace.Stop()
+	select {
+	case err := <-closed:
+		return err
+	case <-grace.C:
+	case <-base.Done():
+	}
+	c.log.Warn("the consumer group did not confirm the leave in time (a join or sync in progress); not waiting: the broker expires this member after its session timeout",
+		zap.String("group", c.cfg.Group), zap.Duration("waited", leaveGrace))
+	return nil
+}
+
+// start runs fn in gen, counted in c.running so that leave knows when nothing of ours is left.
+func (c *Consumer) start(gen *kafka.Generation, fn func(ctx context.Context)) {
+	c.running.Add(1)
+	gen.Start(func(ctx context.Context) {
+		defer c.running.Done()
+		fn(ctx)
+	})
 }
 
 func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) {
@@ -131,7 +191,7 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 	trackers := c.trackers
 	c.mu.Unlock()
 
-	committer := &committer{commitOffsets: gen.CommitOffsets, topic: c.cfg.Topic, metrics: c.metrics, log: c.log, progress: &c.progress, last: make(map[int]int64)}
+	committer := &committer{commitOffsets: clientCommit(c.client, c.cfg.Group, c.cfg.Topic, gen, c.cfg.RequestTimeout), topic: c.cfg.Topic, metrics: c.metrics, log: c.log, progress: &c.progress, last: make(map[int]int64)}
 	for _, a := range assigned {
 		if a.Offset >= 0 { // already committed: re-committing it is neither needed nor progress
 			committer.last[a.ID] = a.Offset
@@ -139,7 +199,8 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 	}
 	for _, a := range assigned {
 		w := &worker{c: c, partition: a.ID, start: a.Offset, tracker: trackers[a.ID], committer: committer}
-		gen.Start(func(ctx context.Context) { w.run(ctx, base) })
+		c.start(gen, func(ctx context.Context) { w.run(ctx, base) })
 	}
-	gen.Start(func(ctx context.Context) { committer.loop(ctx, trackers, c.cfg.CommitInterval) })
+	c.start(gen, func(ctx context.Context) { committer.loop(ctx, trackers, c.cfg.CommitInterval) })
+	c.start(gen, c.watchPartitions)
 }

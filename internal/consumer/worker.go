@@ -3,13 +3,20 @@ package consumer
 import (
 	"context"
 	"errors"
+	"strconv"
+	"sync"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/notifierd/notifierd/internal/fetch"
 	"github.com/notifierd/notifierd/internal/offsets"
 )
+
+// source is a partition's fetcher: *fetch.Fetcher, or a fake in tests.
+type source interface {
+	Fetch(ctx context.Context) (fetch.Result, error)
+}
 
 // worker consumes one partition for one generation.
 type worker struct {
@@ -24,58 +31,118 @@ type worker struct {
 // DrainTimeout, commit what is done, and give up the rest.
 func (w *worker) run(genCtx, base context.Context) {
 	log := w.c.log.With(zap.String("topic", w.c.cfg.Topic), zap.Int("partition", w.partition))
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers:   w.c.cfg.Brokers,
-		Dialer:    w.c.cfg.Dialer,
+	src := fetch.New(w.c.cfg.Transport, w.c.client.Addr, fetch.Config{
 		Topic:     w.c.cfg.Topic,
 		Partition: w.partition,
-		MinBytes:  1,
+		Isolation: w.c.cfg.Isolation,
 		MaxBytes:  w.c.cfg.MaxFetchBytes,
 		MaxWait:   250 * time.Millisecond,
-	})
-	if err := reader.SetOffset(w.start); err != nil {
-		reader.Close()
-		log.Error("cannot start partition", zap.Int64("offset", w.start), zap.Error(err))
-		return
-	}
+	}, w.start)
 	log.Debug("partition assigned", zap.Int64("offset", w.start))
-	unhandled := w.fetch(genCtx, reader, log)
-	reader.Close() // the partition is going: no more prefetching while its work drains
+	unhandled := w.consume(genCtx, src, log)
 	w.drain(base, unhandled, log)
 }
 
-// fetch hands messages to the handler until ctx ends. It returns the offset of a message
-// fetched but not taken by the handler, or -1.
-func (w *worker) fetch(ctx context.Context, reader *kafka.Reader, log *zap.Logger) int64 {
+// consume hands fetched messages to the handler until ctx ends, with the next fetch already
+// under way while they are handled. It returns the offset of a message fetched but not taken
+// by the handler, or -1.
+func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64 {
+	fetchCtx, stop := context.WithCancel(ctx)
+	results := make(chan fetch.Result, 1)
+	var prefetching sync.WaitGroup
+	prefetching.Go(func() { w.prefetch(fetchCtx, src, results, log) })
+	// The partition is going: no more prefetching while its work drains.
+	defer prefetching.Wait()
+	defer stop()
+
 	stale := w.tracker.Abandoned
-	highWater := int64(-1)
-	for {
-		msg, err := reader.FetchMessage(ctx)
+	for res := range results {
 		if ctx.Err() != nil {
 			return -1
 		}
+		if res.Gap != nil && !w.gap(ctx, *res.Gap, log) {
+			return -1
+		}
+		w.committer.highWater.Store(w.partition, res.End)
+		for _, msg := range res.Messages {
+			if err := w.tracker.Begin(ctx, msg.Offset, time.Now()); err != nil {
+				return -1 // generation ended while waiting for room: the message is refetched later
+			}
+			w.c.metrics.EventsConsumed.Inc()
+			offset := msg.Offset
+			if err := w.c.handle(ctx, msg, func() { w.tracker.Done(offset) }, stale); err != nil {
+				return offset // stays pending, so no commit passes it
+			}
+		}
+		w.tracker.Skip(res.Next) // markers and aborted records after the last message
+	}
+	return -1
+}
+
+// prefetch fetches into out until ctx ends, then closes it. A failing fetch (a leader moving,
+// a broker going away) is retried with backoff; the transport's metadata names the new leader.
+func (w *worker) prefetch(ctx context.Context, src source, out chan<- fetch.Result, log *zap.Logger) {
+	defer close(out)
+	var failing time.Time // when the current run of failures began
+	failures := 0
+	delay := 100 * time.Millisecond
+	for {
+		res, err := src.Fetch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
 		if err != nil {
-			log.Warn("fetch failed", zap.Error(err))
+			if failures == 0 {
+				failing = time.Now()
+				log.Warn("fetch failed; retrying", zap.Error(err))
+			} else {
+				log.Debug("fetch failed again", zap.Int("failures", failures+1), zap.Error(err))
+			}
+			failures++
 			select {
 			case <-ctx.Done():
-				return -1
-			case <-time.After(time.Second):
+				return
+			case <-time.After(delay):
 			}
+			delay = min(2*delay, 2*time.Second)
 			continue
 		}
-		if err := w.tracker.Begin(ctx, msg.Offset, time.Now()); err != nil {
-			return -1 // generation ended while waiting for room: the message is refetched later
+		if failures > 0 {
+			log.Info("fetching resumed", zap.Int("failures", failures), zap.Duration("after", time.Since(failing)))
+			failures, delay = 0, 100*time.Millisecond
 		}
-		w.c.metrics.EventsConsumed.Inc()
-		if msg.HighWaterMark != highWater { // changes per fetch, not per message
-			highWater = msg.HighWaterMark
-			w.committer.highWater.Store(w.partition, highWater)
-		}
-		offset := msg.Offset
-		if err := w.c.handle(ctx, msg, func() { w.tracker.Done(offset) }, stale); err != nil {
-			return offset // stays pending, so no commit passes it
+		select {
+		case out <- res:
+		case <-ctx.Done():
+			return
 		}
 	}
+}
+
+// gap reports offsets the fetcher could not read and moves the watermark to where reading
+// resumes. It returns false when ctx ended first.
+func (w *worker) gap(ctx context.Context, g fetch.Gap, log *zap.Logger) bool {
+	committed := w.committer.lastCommitted(w.partition)
+	if g.To > g.From {
+		log.Warn("offsets removed by retention before they were read; resuming at the log start",
+			zap.Int64("committed", committed), zap.Int64("offset", g.From), zap.Int64("logStart", g.LogStart), zap.Int64("skipped", g.Skipped()))
+		w.c.metrics.OffsetsSkipped.WithLabelValues(w.c.cfg.Topic, strconv.Itoa(w.partition), "out_of_range").Add(float64(g.Skipped()))
+		w.tracker.Skip(g.To)
+		return true
+	}
+	// The log ends below the position: the topic was recreated or the log truncated. What is
+	// there now was never read: start over at its end once the work in flight is done, as the
+	// watermark cannot move backwards past pending offsets.
+	log.Warn("offset beyond the end of the log (topic recreated or truncated); resuming at its end",
+		zap.Int64("committed", committed), zap.Int64("offset", g.From), zap.Int64("logEnd", g.To))
+	if err := w.tracker.WaitIdle(ctx); err != nil {
+		return false
+	}
+	if err := w.tracker.Rewind(g.To); err != nil {
+		log.Error("cannot rewind the partition", zap.Error(err))
+		return false
+	}
+	return true
 }
 
 // drain waits for the work below unhandled (everything, when -1) and commits it.
@@ -84,7 +151,11 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)
-	if cerr := w.committer.commit(map[int]*offsets.Tracker{w.partition: w.tracker}); cerr != nil {
+	// The last commit gets time of its own: a coordinator being elected after a crash takes
+	// seconds. base still bounds it at shutdown.
+	commitCtx, cancelCommit := context.WithTimeout(base, w.c.cfg.DrainTimeout)
+	defer cancelCommit()
+	if cerr := w.committer.commitFinal(commitCtx, w.partition, w.tracker); cerr != nil {
 		log.Warn("partition released without its last commit; what is above the committed offset will be redelivered", zap.Error(cerr))
 	}
 	w.tracker.Abandon()

@@ -50,6 +50,8 @@ type Daemon struct {
 	dlqWriter  *dlq.Writer
 	dlqKafka   *kafka.Writer
 	transport  *kafka.Transport
+	// consumerTransport carries fetches and commits, with metadata that follows leaders closely.
+	consumerTransport *kafka.Transport
 	// httpTransport pools the Target connections; closed at the end of Run.
 	httpTransport *http.Transport
 	consumer      *consumer.Consumer
@@ -71,6 +73,9 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		return nil, err
 	}
 	d.transport = transport
+	if d.consumerTransport, err = kafkaconn.ConsumerTransport(cfg.Kafka, "notifierd"); err != nil {
+		return nil, err
+	}
 	// The producers' writer: a session's dead letters land together, partitioned as producers
 	// partition the events topic.
 	d.dlqKafka = notify.NewKafkaWriter(notify.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.DLQTopic, Transport: transport})
@@ -118,6 +123,8 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		Topic:             cfg.Kafka.Topic,
 		Group:             cfg.Kafka.Group,
 		Dialer:            dialer,
+		Transport:         d.consumerTransport,
+		Isolation:         kafkaconn.IsolationLevel(cfg.Kafka),
 		StartOffset:       startOffset,
 		MaxInFlight:       cfg.Kafka.MaxInFlight,
 		CommitInterval:    cfg.Kafka.CommitInterval,
@@ -179,7 +186,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Go(func() { d.dlqWriter.Run(base) })
 	adminErr := make(chan error, 1)
 	if adminLn != nil {
-		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Joined, Healthy: d.healthy}, d.cfg.Admin.Pprof)
+		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Ready, Healthy: d.healthy}, d.cfg.Admin.Pprof)
 		wg.Go(func() { adminErr <- admin.Serve(base, adminLn, h, d.log) })
 	}
 
@@ -189,6 +196,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Wait()
 	closeErr := d.dlqKafka.Close()
 	d.transport.CloseIdleConnections()
+	d.consumerTransport.CloseIdleConnections()
 	d.httpTransport.CloseIdleConnections()
 	var serveErr error
 	select {

@@ -35,6 +35,31 @@ func Transport(c config.Kafka, clientID string) (*kafka.Transport, error) {
 	return &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second}, nil
 }
 
+// consumerMetadataTTL bounds how stale the consumer's view of partition leaders gets: a fetch
+// that failed because a leader moved is retried against the new one within about this long.
+const consumerMetadataTTL = 2 * time.Second
+
+// ConsumerTransport returns the transport for fetching, offset lookups and commits: its
+// metadata covers only the events topic and is refreshed often, so leader changes are
+// followed quickly at the cost of one small request a second.
+func ConsumerTransport(c config.Kafka, clientID string) (*kafka.Transport, error) {
+	t, err := Transport(c, clientID)
+	if err != nil {
+		return nil, err
+	}
+	t.MetadataTTL = consumerMetadataTTL
+	t.MetadataTopics = []string{c.Topic}
+	return t, nil
+}
+
+// IsolationLevel maps kafka.isolationLevel to kafka-go's.
+func IsolationLevel(c config.Kafka) kafka.IsolationLevel {
+	if c.IsolationLevel == "read_uncommitted" {
+		return kafka.ReadUncommitted
+	}
+	return kafka.ReadCommitted
+}
+
 func security(c config.Kafka) (*tls.Config, sasl.Mechanism, error) {
 	var tlsCfg *tls.Config
 	if c.TLS.Enabled {

@@ -25,6 +25,7 @@ type Metrics struct {
 	OldestUnacked     prometheus.Gauge
 	LastDelivery      prometheus.Gauge
 	AssignedPartition prometheus.Gauge
+	OffsetsSkipped    *prometheus.CounterVec // topic, partition, reason
 }
 
 // New creates the metrics and registers them on reg.
@@ -71,9 +72,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "notifierd_last_delivery_timestamp_seconds", Help: "Unix time of the last notification acknowledged by Target."}),
 		AssignedPartition: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "notifierd_assigned_partitions", Help: "Partitions this member consumes in the current generation."}),
+		OffsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifierd_offsets_skipped_total", Help: "Offsets never read, by reason: out_of_range counts those retention removed before the group read them."}, []string{"topic", "partition", "reason"}),
 	}
 	reg.MustRegister(m.EventsConsumed, m.EventsInvalid, m.EventsDeadLetter, m.Delivered, m.Batches,
 		m.RequestSize, m.RequestDuration, m.EventLatency, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
-		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition)
+		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition, m.OffsetsSkipped)
 	return m
 }

@@ -4,6 +4,7 @@ package offsets
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -69,6 +70,28 @@ func (t *Tracker) wait(ctx context.Context) error {
 	t.waiters--
 	t.mu.Unlock()
 	return err
+}
+
+// Skip moves the watermark's floor to upTo: the offsets below it that were never begun
+// (transaction markers, records of aborted transactions, offsets retention removed) count as
+// done, so a drained partition commits its end. It never moves backwards, and offsets begun
+// later must be at or above upTo.
+func (t *Tracker) Skip(upTo int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.next = max(t.next, upTo)
+}
+
+// Rewind restarts the tracker at start, below where it was (the log was truncated or the
+// topic recreated). It must be called with nothing pending.
+func (t *Tracker) Rewind(start int64) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n := len(t.entries) - t.head; n > 0 {
+		return fmt.Errorf("rewinding to %d with %d offsets pending", start, n)
+	}
+	t.next = start
+	return nil
 }
 
 // Done marks offset finished: acknowledged by Target or written to the dead-letter topic.

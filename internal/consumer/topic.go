@@ -1,0 +1,105 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// partitionWatchInterval is how often a generation checks the topic's partitions.
+const partitionWatchInterval = 5 * time.Second
+
+// errNoTopic says the events topic is missing or has no partitions.
+var errNoTopic = errors.New("no partitions to consume")
+
+// topicState is what the member knows of the events topic, for /readyz.
+type topicState struct {
+	mu  sync.Mutex
+	err error // nil: the topic has partitions (or nothing is known yet)
+}
+
+func (s *topicState) problem() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// set records err and tells whether it is news (a problem appearing, changing or ending).
+func (s *topicState) set(err error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	news := (s.err == nil) != (err == nil) || (err != nil && err.Error() != s.err.Error())
+	s.err = err
+	return news
+}
+
+// watchPartitions runs in every generation. A topic that is missing or has no partitions is
+// reported once (log and /readyz) instead of being consumed silently as nothing; when the
+// number of partitions changes (the topic created, partitions added) it ends the generation,
+// so the group rebalances and the new partitions are assigned.
+func (c *Consumer) watchPartitions(ctx context.Context) {
+	seen := -1
+	ticker := time.NewTicker(partitionWatchInterval)
+	defer ticker.Stop()
+	for {
+		n, err := c.partitions(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil || errors.Is(err, errNoTopic):
+			if c.topic.set(err) {
+				if err != nil {
+					c.log.Warn("nothing to consume; waiting for the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
+				} else {
+					c.log.Info("topic has partitions", zap.String("topic", c.cfg.Topic), zap.Int("partitions", n))
+				}
+			}
+			if seen >= 0 && n != seen {
+				c.log.Info("the topic's partitions changed; rejoining the group to have them assigned",
+					zap.String("topic", c.cfg.Topic), zap.Int("before", seen), zap.Int("now", n))
+				return
+			}
+			seen = n
+		default:
+			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+// partitions counts the topic's partitions in the transport's metadata; errNoTopic when it
+// has none or does not exist.
+func (c *Consumer) partitions(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	res, err := c.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{c.cfg.Topic}})
+	if err != nil {
+		return 0, fmt.Errorf("metadata of topic %s: %w", c.cfg.Topic, err)
+	}
+	for _, t := range res.Topics {
+		if t.Name != c.cfg.Topic {
+			continue
+		}
+		if errors.Is(t.Error, kafka.UnknownTopicOrPartition) {
+			return 0, fmt.Errorf("topic %s does not exist: %w", c.cfg.Topic, errNoTopic)
+		}
+		if t.Error != nil {
+			return 0, fmt.Errorf("metadata of topic %s: %w", c.cfg.Topic, t.Error)
+		}
+		if len(t.Partitions) == 0 {
+			return 0, fmt.Errorf("topic %s has no partitions: %w", c.cfg.Topic, errNoTopic)
+		}
+		return len(t.Partitions), nil
+	}
+	return 0, fmt.Errorf("topic %s does not exist: %w", c.cfg.Topic, errNoTopic)
+}
