@@ -59,6 +59,7 @@ type Consumer struct {
 
 	client   *kafka.Client
 	joined   atomic.Bool
+	left     atomic.Bool // Run returned: kafka-go's goroutines no longer log through c.log
 	topic    topicState
 	progress atomic.Int64   // unix nanos of the last commit that moved a watermark
 	running  sync.WaitGroup // the functions started in generations: workers, committer, watcher
@@ -112,7 +113,11 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 		HeartbeatInterval: c.cfg.HeartbeatInterval,
 		Timeout:           c.cfg.RequestTimeout,
 		JoinGroupBackoff:  time.Second,
-		ErrorLogger:       kafka.LoggerFunc(func(msg string, args ...any) { c.log.Sugar().Warnf(msg, args...) }),
+		ErrorLogger: kafka.LoggerFunc(func(msg string, args ...any) {
+			if !c.left.Load() { // a join left behind by leave may end after Run returned
+				c.log.Sugar().Warnf(msg, args...)
+			}
+		}),
 	})
 	if err != nil {
 		return errors.Join(errors.New("creating consumer group "+c.cfg.Group), err)
@@ -132,6 +137,7 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 		c.startGeneration(base, gen)
 	}
 	c.log.Info("leaving consumer group", zap.String("group", c.cfg.Group))
+	defer c.left.Store(true)
 	return c.leave(group, base)
 }
 

@@ -1,0 +1,187 @@
+package consumer
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/notifierd/notifierd/internal/fetch"
+	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/offsets"
+)
+
+// fetches is a fake partition: each call answers with the next step, then blocks until ctx ends.
+type fetches struct {
+	mu    sync.Mutex
+	steps []step
+	calls int
+}
+
+type step struct {
+	res fetch.Result
+	err error
+}
+
+func (f *fetches) Fetch(ctx context.Context) (fetch.Result, error) {
+	f.mu.Lock()
+	f.calls++
+	if len(f.steps) > 0 {
+		s := f.steps[0]
+		f.steps = f.steps[1:]
+		f.mu.Unlock()
+		return s.res, s.err
+	}
+	f.mu.Unlock()
+	<-ctx.Done()
+	return fetch.Result{}, ctx.Err()
+}
+
+func msgs(offsets ...int64) []kafka.Message {
+	out := make([]kafka.Message, len(offsets))
+	for i, o := range offsets {
+		out[i] = kafka.Message{Topic: topic, Partition: 0, Offset: o}
+	}
+	return out
+}
+
+// testWorker consumes partition 0 from start; handle gets every message (done at once unless
+// it says otherwise) and stops the worker, through stop, when it has seen until.
+type testWorker struct {
+	*worker
+	metrics *metrics.Metrics
+	handled []int64
+}
+
+func newTestWorker(start int64, handle func(w *testWorker, msg kafka.Message, done func()) error) *testWorker {
+	m := metrics.New(prometheus.NewRegistry())
+	tw := &testWorker{metrics: m}
+	c := &Consumer{cfg: Config{Topic: topic}, metrics: m, log: zap.NewNop()}
+	c.handle = func(_ context.Context, msg kafka.Message, done func(), _ func() bool) error {
+		tw.handled = append(tw.handled, msg.Offset)
+		return handle(tw, msg, done)
+	}
+	cm := &committer{commitOffsets: (&commits{}).commitOffsets, topic: topic, metrics: m, log: zap.NewNop(), progress: new(atomic.Int64), last: map[int]int64{}}
+	tw.worker = &worker{c: c, partition: 0, start: start, tracker: offsets.New(start, 100), committer: cm}
+	return tw
+}
+
+// consumeUntil runs consume until the tracker's watermark reaches want, then ends it. It
+// polls: Skip, which moves the watermark past markers, wakes no one.
+func (tw *testWorker) consumeUntil(t *testing.T, src source, want int64) int64 {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	result := make(chan int64, 1)
+	go func() { result <- tw.consume(ctx, src, zap.NewNop()) }()
+	for deadline := time.Now().Add(10 * time.Second); tw.tracker.Watermark() < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	return <-result
+}
+
+func acknowledge(_ *testWorker, _ kafka.Message, done func()) error { done(); return nil }
+
+func TestConsumeMovesPastMarkersAndAbortedRecords(t *testing.T) {
+	src := &fetches{steps: []step{
+		{res: fetch.Result{Messages: msgs(0, 1), Next: 3, End: 3}}, // 2: a commit marker
+		{res: fetch.Result{Messages: msgs(5), Next: 10, End: 10}},  // 3-4 aborted, 6-9 aborted and marker
+		{res: fetch.Result{Messages: nil, Next: 12, End: 12}},      // only markers
+	}}
+	tw := newTestWorker(0, acknowledge)
+	if unhandled := tw.consumeUntil(t, src, 12); unhandled != -1 {
+		t.Errorf("unhandled %d, want -1", unhandled)
+	}
+	if !slices.Equal(tw.handled, []int64{0, 1, 5}) {
+		t.Errorf("handled %v, want [0 1 5]", tw.handled)
+	}
+	if wm := tw.tracker.Watermark(); wm != 12 {
+		t.Errorf("watermark %d, want 12: a drained partition commits past its last marker", wm)
+	}
+	if hw, _ := tw.committer.highWater.Load(0); hw != int64(12) {
+		t.Errorf("lag measured against %v, want the last stable offset 12", hw)
+	}
+}
+
+func TestConsumeReportsARetentionGap(t *testing.T) {
+	src := &fetches{steps: []step{
+		{res: fetch.Result{Next: 40, End: 50, Gap: &fetch.Gap{From: 10, LogStart: 40, To: 40}}},
+		{res: fetch.Result{Messages: msgs(40, 41), Next: 42, End: 50}},
+	}}
+	tw := newTestWorker(10, acknowledge)
+	tw.consumeUntil(t, src, 42)
+	if got := counterValue(t, tw.metrics.OffsetsSkipped.WithLabelValues(topic, "0", "out_of_range")); got != 30 {
+		t.Errorf("notifierd_offsets_skipped_total = %g, want 30", got)
+	}
+	if !slices.Equal(tw.handled, []int64{40, 41}) || tw.tracker.Watermark() != 42 {
+		t.Errorf("handled %v up to watermark %d, want [40 41] and 42", tw.handled, tw.tracker.Watermark())
+	}
+}
+
+func TestConsumeRetriesFailedFetches(t *testing.T) {
+	src := &fetches{steps: []step{
+		{err: kafka.NotLeaderForPartition},
+		{err: errors.New("dial tcp: connection refused")},
+		{res: fetch.Result{Messages: msgs(7), Next: 8, End: 8}},
+	}}
+	tw := newTestWorker(7, acknowledge)
+	tw.consumeUntil(t, src, 8)
+	if !slices.Equal(tw.handled, []int64{7}) {
+		t.Errorf("handled %v after two failed fetches, want [7]", tw.handled)
+	}
+}
+
+func TestConsumeReturnsTheMessageTheHandlerRefused(t *testing.T) {
+	src := &fetches{steps: []step{{res: fetch.Result{Messages: msgs(3, 4, 5), Next: 6, End: 6}}}}
+	tw := newTestWorker(3, func(_ *testWorker, msg kafka.Message, done func()) error {
+		if msg.Offset == 4 {
+			return context.Canceled // what a handler says when the generation ended under it
+		}
+		done()
+		return nil
+	})
+	if unhandled := tw.consume(context.Background(), src, zap.NewNop()); unhandled != 4 {
+		t.Errorf("unhandled %d, want 4", unhandled)
+	}
+	if wm := tw.tracker.Watermark(); wm != 4 {
+		t.Errorf("watermark %d, want 4: no commit may pass the refused message", wm)
+	}
+}
+
+func TestDrainCommitsTheWorkBelowTheRefusedMessage(t *testing.T) {
+	var committed []map[int]int64
+	tw := newTestWorker(3, acknowledge)
+	tw.c.flush = func() {}
+	tw.c.cfg.DrainTimeout = 10 * time.Second
+	tw.committer.commitOffsets = func(_ context.Context, o map[int]int64) error {
+		committed = append(committed, o)
+		return nil
+	}
+	for _, o := range []int64{3, 4} {
+		if err := tw.tracker.Begin(context.Background(), o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.tracker.Done(3)
+	tw.drain(context.Background(), 4, zap.NewNop())
+	if len(committed) != 1 || committed[0][0] != 4 || !tw.tracker.Abandoned() {
+		t.Errorf("commits %v, abandoned %v; want one commit at 4 and the partition given up", committed, tw.tracker.Abandoned())
+	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var out dto.Metric
+	if err := c.Write(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out.GetCounter().GetValue()
+}
