@@ -69,8 +69,12 @@ func Render(r *Results) string {
 	bare := 0.0
 	if r.Bare != nil {
 		bare = r.Bare.Rate()
-		p("| bare kafka-go consumer group (no work) | %s | %s | 1.00 | | %s | %s | | | | | |\n",
+		p("| bare kafka-go consumer group, kafka.Reader (no work) | %s | %s | 1.00 | | %s | %s | | | | | |\n",
 			textfmt.Thousands(r.Bare.Events), FormatCount(bare), cpuPerMillion(r.Bare.CPU, r.Bare.Events), usPerEvent(r.Bare.CPU, r.Bare.Events))
+	}
+	if f := r.BareFetch; f != nil {
+		p("| bare kafka-go consumer group, notifierd's fetcher at read_committed (no work) | %s | %s | %s | | %s | %s | | | | | |\n",
+			textfmt.Thousands(f.Events), FormatCount(f.Rate()), ratio(f.Rate(), bare), cpuPerMillion(f.CPU, f.Events), usPerEvent(f.CPU, f.Events))
 	}
 	if r.Kcat != nil {
 		p("| kcat -C (librdkafka) | %s | %s | %s | | %s | %s | | | | | |\n",
@@ -213,8 +217,12 @@ func CPUFloorOf(r *Results) (CPUFloor, bool) {
 	if drain == nil || drain.Acked == 0 || r.Bare == nil || r.Bare.Events == 0 || r.HTTPFloor == nil || r.HTTPFloor.Requests == 0 {
 		return CPUFloor{}, false
 	}
+	read := r.Bare
+	if r.BareFetch != nil && r.BareFetch.Events > 0 { // what the daemon reads with
+		read = r.BareFetch
+	}
 	f := CPUFloor{
-		Kafka:            r.Bare.CPU / time.Duration(r.Bare.Events),
+		Kafka:            read.CPU / time.Duration(read.Events),
 		PerRequest:       r.HTTPFloor.CPUPerRequest(),
 		RequestsPerEvent: float64(drain.Requests) / float64(drain.Acked),
 		Daemon:           drain.CPUPerEvent(),

@@ -26,6 +26,7 @@ func sampleResults() *Results {
 			MaxBufferedBytes: 256 << 20, PacedFractions: []float64{0.5}, PacedDuration: 20 * time.Second},
 		Workload:  WorkloadInfo{Events: 1_000_000, Sessions: 50_000, MinBytes: 300, MaxBytes: 800, AvgBytes: 580, MinLinger: 200_000, MinPerSession: 60_000},
 		Bare:      &ConsumeRun{Events: 1_000_000, Elapsed: 10 * time.Second, CPU: 2 * time.Second},
+		BareFetch: &ConsumeRun{Events: 1_000_000, Elapsed: 8 * time.Second, CPU: 1600 * time.Millisecond},
 		Kcat:      &ConsumeRun{Events: 1_000_000, Elapsed: 5 * time.Second, CPU: time.Second},
 		HTTPFloor: &HTTPFloorRun{Requests: 100_000, Notifications: 5, Bytes: 3000, Concurrency: 256, Elapsed: 4 * time.Second, CPU: 3 * time.Second},
 		Naive:     []NaiveRun{{LatencyMs: 0, Workers: 12, Events: 100_000, Requests: 100_000, Elapsed: 10 * time.Second, Bounded: true}, {LatencyMs: 50, Workers: 12, Events: 4800, Requests: 4800, Elapsed: 20 * time.Second, Bounded: true}},
@@ -121,15 +122,16 @@ func TestRender(t *testing.T) {
 		"1,000,000 events on a topic of 12 partitions",
 		"**200,000**",
 		"The daemon reported GOGC 400 and a soft memory limit of 512 MiB",
-		"| bare kafka-go consumer group (no work) | 1,000,000 | 100k | 1.00 |",
+		"| bare kafka-go consumer group, kafka.Reader (no work) | 1,000,000 | 100k | 1.00 |",
+		"| bare kafka-go consumer group, notifierd's fetcher at read_committed (no work) | 1,000,000 | 125k | 1.25 |",
 		"| kcat -C (librdkafka) | 1,000,000 | 200k | 2.00 |",
 		"| **notifierd, 0 ms, backlog drain** | 1,000,000 | 50k | 0.50 | 5.00 | 8.0 | 8.0 (6.0+2.0) | 0.210 | 1.05 | – | – | 100 MiB |",
 		"| notifierd, 0 ms, paced at 25k/s (50 %) | 500,000 | 25k |  |  |", // no ratios for a paced rate
 		"| bare HTTP sender: notifierd's client, no Kafka, one 3,000-byte request of 5 notifications posted 100,000 times, 256 concurrent, 0 ms | 500,000 | 125k | | | 6.0 | 6.0 | 0.200 |",
 		// 2 µs of kafka-go + 30 µs per request × 0.21 requests per event
 		// (8.3 + 20 + 1.7) µs per event on 2 cores: 66.7k/s, 67 % of the bare 100k/s
-		"the simulator took 20.0 µs and the broker 1.7 µs of CPU per event. A sender at that floor, sharing 2 cores with them, could deliver at most 66.7k events/s, 67 % of the bare kafka-go rate.",
-		"bare kafka-go reads an event for 2.0 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 8.3 µs per event before any work of notifierd's own; notifierd spent 8.0 µs.",
+		"the simulator took 20.0 µs and the broker 1.7 µs of CPU per event. A sender at that floor, sharing 2 cores with them, could deliver at most 67.6k events/s, 68 % of the bare kafka-go rate.",
+		"bare kafka-go reads an event for 1.6 µs; notifierd's HTTP client alone (the bare HTTP sender below: no Kafka, no decoding, no batching) spends 30.0 µs per request, and the 0 ms drain needed 0.210 requests per event, so delivery costs at least 6.3 µs per event. Together, 7.9 µs per event before any work of notifierd's own; notifierd spent 8.0 µs.",
 		"p99 250 ms (p50 210 ms, p90",
 		"to the simulator's door p99 240 ms (p50 205 ms)",
 		"machine 60 % busy",

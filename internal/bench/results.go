@@ -11,9 +11,11 @@ type Results struct {
 	Config   RunConfig
 	Workload WorkloadInfo
 
-	Bare  *ConsumeRun // bare kafka-go consumer group, no work
-	Kcat  *ConsumeRun // nil if kcat is missing
-	Naive []NaiveRun  // one request per event, per simulator latency
+	Bare *ConsumeRun // bare kafka-go consumer group, no work: kafka.Reader
+	// BareFetch is the same loop with notifierd's fetcher (package fetch) instead.
+	BareFetch *ConsumeRun
+	Kcat      *ConsumeRun // nil if kcat is missing
+	Naive     []NaiveRun  // one request per event, per simulator latency
 	// HTTPFloor is notifierd's HTTP client alone, with no Kafka and no work around it.
 	HTTPFloor *HTTPFloorRun
 	E2E       []E2ERun // notifierd, per simulator latency
