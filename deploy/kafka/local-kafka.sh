@@ -9,6 +9,12 @@
 #   local-kafka.sh status   exit 0 if our broker is running and answering, 1 otherwise
 #   local-kafka.sh wipe     stop, then delete the broker's data (keeps the jar cache)
 #
+# For local-kafka-cluster.sh, which runs one broker per node through this script:
+#   local-kafka.sh launch   start as `start` does, but return once the JVM runs (a node of a
+#                           cluster cannot serve clients before a quorum of its peers runs)
+#   local-kafka.sh wait     wait until the running broker answers the probe, as `start` does
+#   local-kafka.sh kill     kill -9 the broker and wait until it is gone (a crash)
+#
 # Environment:
 #   KAFKA_PORT             client (PLAINTEXT) port on 127.0.0.1, default 9092
 #   KAFKA_CONTROLLER_PORT  KRaft controller port on 127.0.0.1, default 9093
@@ -24,6 +30,11 @@
 #   KAFKA_FORMAT_ARGS          extra StorageTool format arguments (e.g. --add-scram ...),
 #                              split on whitespace; used only when the storage is formatted
 #   KAFKA_LIB_DIR              jar directory, default $KAFKA_HOME_DIR/lib
+#   KAFKA_HEAP_OPTS            JVM heap options, split on whitespace, default -Xms256m -Xmx1g
+#   KAFKA_CLUSTER_ID           the cluster id to format the storage with (every node of a
+#                              cluster needs the same); default a new random one
+#   KAFKA_PROBE_ARGS           extra arguments of the readiness probe, split on whitespace
+#                              (e.g. -replication-factor 3 -node 2)
 #
 # Files under KAFKA_HOME_DIR: lib/ (jars, from deploy/kafka/pom.xml), data/ (KRaft metadata and
 # topic logs), server.properties (rendered from deploy/kafka/server.properties), broker.pid,
@@ -49,8 +60,10 @@ PROBE=$KAFKA_HOME_DIR/probe
 ADDR=127.0.0.1:$KAFKA_PORT
 
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
+read -ra HEAP_OPTS <<<"${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
+read -ra PROBE_ARGS <<<"${KAFKA_PROBE_ARGS:-}"
 JAVA_OPTS=(
-  -Xms256m -Xmx1g
+  "${HEAP_OPTS[@]}"
   -XX:+UseG1GC -XX:MaxGCPauseMillis=20
   -Djava.awt.headless=true
   "-Dlog4j2.configurationFile=$SCRIPT_DIR/log4j2.xml"
@@ -138,8 +151,11 @@ format_storage() {
   [[ -f $DATA_DIR/meta.properties ]] && return 0
   read -ra extra <<<"${KAFKA_FORMAT_ARGS:-}"
   say "formatting KRaft storage in $DATA_DIR"
-  cluster_id=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIB_DIR/*" kafka.tools.StorageTool random-uuid 2>>"$LOG_FILE") ||
-    { log_tail; die "StorageTool random-uuid failed"; }
+  cluster_id=${KAFKA_CLUSTER_ID:-}
+  if [[ -z $cluster_id ]]; then
+    cluster_id=$("$JAVA" "${JAVA_OPTS[@]}" -cp "$LIB_DIR/*" kafka.tools.StorageTool random-uuid 2>>"$LOG_FILE") ||
+      { log_tail; die "StorageTool random-uuid failed"; }
+  fi
   "$JAVA" "${JAVA_OPTS[@]}" -cp "$LIB_DIR/*" kafka.tools.StorageTool format \
     -t "$cluster_id" -c "$PROPS" "${extra[@]}" >>"$LOG_FILE" 2>&1 ||
     { log_tail; die "StorageTool format failed"; }
@@ -170,12 +186,12 @@ wait_ready() {
       log_tail
       die "broker (pid $pid) exited during startup"
     fi
-    if port_open "$KAFKA_PORT" && "$PROBE" -q -addr "$ADDR" -timeout 10s; then
+    if port_open "$KAFKA_PORT" && "$PROBE" -q -addr "$ADDR" -timeout 10s "${PROBE_ARGS[@]}"; then
       return 0
     fi
     sleep 0.5
   done
-  "$PROBE" -addr "$ADDR" -timeout 5s || true
+  "$PROBE" -addr "$ADDR" -timeout 5s "${PROBE_ARGS[@]}" || true
   log_tail
   say "broker not ready within ${KAFKA_READY_TIMEOUT} s, killing it (pid $pid)"
   stop_pid "$pid"
@@ -184,17 +200,23 @@ wait_ready() {
 }
 
 cmd_start() {
-  local pid port started=$SECONDS
+  local pid started=$SECONDS
+  if pid=$(our_pid) && port_open "$KAFKA_PORT"; then
+    say "already running (pid $pid) on $ADDR"
+    return 0
+  fi
+  cmd_launch
+  cmd_wait
+  say "ready on $ADDR after $((SECONDS - started)) s"
+}
+
+# cmd_launch: start the JVM (fetching jars and formatting storage first if needed) unless our
+# broker already runs; does not wait for it to serve clients.
+cmd_launch() {
+  local pid port
   need "$JAVA"
   if pid=$(our_pid); then
-    if port_open "$KAFKA_PORT"; then
-      say "already running (pid $pid) on $ADDR"
-      return 0
-    fi
-    say "broker (pid $pid) is running but not answering yet, waiting"
-    build_probe || exit 1
-    wait_ready "$pid"
-    say "ready on $ADDR (pid $pid)"
+    say "broker already running (pid $pid)"
     return 0
   fi
   rm -f "$PID_FILE"
@@ -215,10 +237,15 @@ cmd_start() {
     >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
+}
 
+# cmd_wait: wait until our running broker serves clients (the probe); fails if it is not
+# running, and stops it if it is not ready within KAFKA_READY_TIMEOUT.
+cmd_wait() {
+  local pid
+  pid=$(our_pid) || die "no broker of this KAFKA_HOME_DIR ($KAFKA_HOME_DIR) is running"
   build_probe || { stop_pid "$pid"; rm -f "$PID_FILE"; exit 1; }
   wait_ready "$pid"
-  say "ready on $ADDR (pid $pid) after $((SECONDS - started)) s"
 }
 
 cmd_stop() {
@@ -235,6 +262,22 @@ cmd_stop() {
   stop_pid "$pid"
   rm -f "$PID_FILE"
   say "stopped"
+}
+
+# cmd_kill: kill -9, as a crash would; waits until the process is gone.
+cmd_kill() {
+  local pid i
+  if ! pid=$(our_pid); then
+    say "not running"
+    return 0
+  fi
+  say "killing broker (pid $pid) with SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$PID_FILE"; return 0; }
+    sleep 0.1
+  done
+  die "broker (pid $pid) survived SIGKILL"
 }
 
 cmd_status() {
@@ -256,16 +299,17 @@ cmd_wipe() {
 main() {
   local cmd=${1:-}
   case $cmd in
-  start | stop | status | wipe) ;;
+  start | stop | status | wipe | launch | wait | kill) ;;
   *)
-    echo "usage: $0 start|stop|status|wipe" >&2
+    echo "usage: $0 start|stop|status|wipe|launch|wait|kill" >&2
     exit 2
     ;;
   esac
   mkdir -p "$KAFKA_HOME_DIR"
-  # One start/stop/wipe at a time per KAFKA_HOME_DIR.
+  # One start/stop/wipe/launch/wait at a time per KAFKA_HOME_DIR; kill, like a crash, waits
+  # for no one.
   exec 9>"$KAFKA_HOME_DIR/.lock"
-  if [[ $cmd != status ]]; then
+  if [[ $cmd != status && $cmd != kill ]]; then
     flock 9
   fi
   "cmd_$cmd"

@@ -5,6 +5,11 @@
 // group of a test run does not pay for that). It exits 0 only if all of that worked within -timeout, and 1 otherwise, so
 // deploy/kafka/local-kafka.sh can run it in a loop while the broker starts.
 //
+// For a cluster (deploy/kafka/local-kafka-cluster.sh): -replication-factor 3 probes with the
+// topic notifierd-probe-rf3 of that replication factor instead, so the probe passes only once
+// enough brokers have registered to host it, and -node N passes only once the metadata lists
+// broker N, which a broker that has not caught up or is fenced is not.
+//
 // It uses kafka-go, the client notifierd itself uses, so a broker this accepts is one the
 // daemon and its tests can talk to.
 package main
@@ -18,22 +23,25 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-const topic = "notifierd-probe"
+const probeTopic = "notifierd-probe"
 
 func main() {
-	addr := flag.String("addr", "127.0.0.1:9092", "bootstrap address of the broker")
+	addr := flag.String("addr", "127.0.0.1:9092", "bootstrap address of the broker (or a comma-separated list)")
 	timeout := flag.Duration("timeout", 10*time.Second, "give up after this long")
 	quiet := flag.Bool("q", false, "print nothing on failure")
+	rf := flag.Int("replication-factor", 1, "replication factor of the probe topic (notifierd-probe-rf<N> when above 1)")
+	node := flag.Int("node", -1, "fail unless the metadata lists this broker id (-1: no check)")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := probe(ctx, *addr); err != nil {
+	if err := probe(ctx, *addr, *rf, *node); err != nil {
 		if !*quiet {
 			fmt.Fprintf(os.Stderr, "probe %s: %v\n", *addr, err)
 		}
@@ -41,16 +49,34 @@ func main() {
 	}
 }
 
-func probe(ctx context.Context, addr string) error {
+func probe(ctx context.Context, addr string, rf, node int) error {
 	transport := &kafka.Transport{
 		Dial:        (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
 		MetadataTTL: time.Second,
 	}
 	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
+	client := &kafka.Client{Addr: kafka.TCP(strings.Split(addr, ",")...), Transport: transport}
+
+	topic := probeTopic
+	if rf > 1 {
+		topic += "-rf" + strconv.Itoa(rf)
+	}
+	if node >= 0 {
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
+		if err != nil {
+			return fmt.Errorf("metadata: %w", err)
+		}
+		listed := false
+		for _, b := range meta.Brokers {
+			listed = listed || b.ID == node
+		}
+		if !listed {
+			return fmt.Errorf("broker %d is not in the metadata (%d brokers listed)", node, len(meta.Brokers))
+		}
+	}
 
 	created, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{
-		Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: 1, ReplicationFactor: 1}},
+		Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: 1, ReplicationFactor: rf}},
 	})
 	if err != nil {
 		return fmt.Errorf("create topic: %w", err)
