@@ -177,6 +177,35 @@ func (b *Batcher) Flush() {
 	}
 }
 
+// FlushPartition hands on now the open batches holding events of partition: a revoked
+// partition's work must finish before its drain deadline, and the other partitions keep
+// their linger. A batch that also holds events of another partition (a session whose events
+// were not all keyed alike) goes with it.
+func (b *Batcher) FlushPartition(partition int) {
+	b.mu.Lock()
+	var batches []*Batch
+	for _, ob := range b.opened[b.head:] {
+		if !ob.closed && ob.batch.holds(partition) {
+			ob.batch.Trigger = TriggerFlush
+			b.closeLocked(ob) // stays in opened until it reaches the head, as an early close does
+			batches = append(batches, ob.batch)
+		}
+	}
+	b.mu.Unlock()
+	for _, batch := range batches {
+		b.flush(batch)
+	}
+}
+
+func (bt *Batch) holds(partition int) bool {
+	for _, it := range bt.Items {
+		if it.Source.Partition == partition {
+			return true
+		}
+	}
+	return false
+}
+
 // Open counts the batches waiting for their linger.
 func (b *Batcher) Open() int {
 	b.mu.Lock()

@@ -52,6 +52,40 @@ func TestFlushesWhenFull(t *testing.T) {
 	}
 }
 
+func TestFlushPartitionLeavesTheOthersLingering(t *testing.T) {
+	flush, out := collect()
+	b := New(Config{MaxNotifications: 50, Linger: time.Hour}, flush)
+	add := func(session string, partition int) {
+		it := item(t, session, partition)
+		it.Source.Partition = partition
+		b.Add(it)
+	}
+	add("a", 1)
+	add("b", 2)
+	add("c", 1)
+	add("b", 1) // session b's events on two partitions: its batch goes with either
+	add("d", 3)
+	b.FlushPartition(1)
+	flushed := map[string]int{}
+	for range 3 {
+		got := <-out
+		if got.Trigger != TriggerFlush {
+			t.Errorf("batch closed by %s, want flush", got.Trigger)
+		}
+		flushed[got.Envelope.SessionID] = len(got.Items)
+	}
+	if len(flushed) != 3 || flushed["a"] != 1 || flushed["b"] != 2 || flushed["c"] != 1 {
+		t.Errorf("flushed %v, want the batches of sessions a, b (2 items) and c", flushed)
+	}
+	if b.Open() != 1 {
+		t.Errorf("open batches = %d, want partition 3's still lingering", b.Open())
+	}
+	b.Flush()
+	if got := <-out; got.Envelope.SessionID != "d" {
+		t.Errorf("the last batch is session %s's, want d's", got.Envelope.SessionID)
+	}
+}
+
 func TestLingerGroupsASession(t *testing.T) {
 	flush, out := collect()
 	b := New(Config{MaxNotifications: 50, Linger: 20 * time.Millisecond}, flush)

@@ -53,7 +53,7 @@ type Config struct {
 type Consumer struct {
 	cfg     Config
 	handle  Handler
-	flush   func() // hands on buffered batches without waiting for their linger
+	flush   func(partition int) // hands on a partition's buffered batches without waiting for their linger
 	metrics *metrics.Metrics
 	log     *zap.Logger
 
@@ -69,7 +69,7 @@ type Consumer struct {
 }
 
 // New returns a consumer; Run joins the group.
-func New(cfg Config, handle Handler, flush func(), m *metrics.Metrics, log *zap.Logger) *Consumer {
+func New(cfg Config, handle Handler, flush func(partition int), m *metrics.Metrics, log *zap.Logger) *Consumer {
 	c := &Consumer{cfg: cfg, handle: handle, flush: flush, metrics: m, log: log, trackers: make(map[int]*offsets.Tracker)}
 	c.client = &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport, Timeout: cfg.RequestTimeout}
 	return c
@@ -78,10 +78,13 @@ func New(cfg Config, handle Handler, flush func(), m *metrics.Metrics, log *zap.
 // Ready says why the member is not consuming (nil once it is): not yet in a generation, or
 // the topic missing or without partitions.
 func (c *Consumer) Ready() error {
+	if err := c.topic.problem(); err != nil {
+		return err
+	}
 	if !c.joined.Load() {
 		return errors.New("not yet a member of consumer group " + c.cfg.Group)
 	}
-	return c.topic.problem()
+	return nil
 }
 
 // LastCommitProgress is when a commit last moved a watermark forward.
@@ -102,6 +105,9 @@ func (c *Consumer) Pending() int {
 // flush, wait for its in-flight work up to DrainTimeout, and commit; then it leaves the group.
 // base bounds that drain: when it ends, uncommitted work is simply redelivered later.
 func (c *Consumer) Run(ctx, base context.Context) error {
+	if !c.waitForTopic(ctx) {
+		return nil // stopped before there was anything to consume
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID:                c.cfg.Group,
 		Brokers:           c.cfg.Brokers,

@@ -38,6 +38,41 @@ func (s *topicState) set(err error) bool {
 	return news
 }
 
+// waitForTopic returns once the topic has partitions, or false when ctx ended first. Joining
+// before would let kafka-go's group leader create the topic: it asks for the topic's
+// partitions allowing auto-creation, and a broker with auto.create.topics.enable (Kafka's
+// default) then makes it with the broker's default partition count.
+func (c *Consumer) waitForTopic(ctx context.Context) bool {
+	ticker := time.NewTicker(consumerTopicPoll)
+	defer ticker.Stop()
+	for {
+		n, err := c.partitions(ctx)
+		if ctx.Err() != nil {
+			return false
+		}
+		if err == nil {
+			if c.topic.set(nil) {
+				c.log.Info("topic has partitions", zap.String("topic", c.cfg.Topic), zap.Int("partitions", n))
+			}
+			return true
+		}
+		if !errors.Is(err, errNoTopic) {
+			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
+		} else if c.topic.set(err) {
+			c.log.Warn("nothing to consume; waiting for the topic's partitions before joining the group", zap.String("topic", c.cfg.Topic), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ticker.C:
+		}
+	}
+}
+
+// consumerTopicPoll is how often a member waiting for its topic looks again: the transport's
+// metadata refresh, so a new topic is seen within about twice that.
+const consumerTopicPoll = 2 * time.Second
+
 // watchPartitions runs in every generation. A topic that is missing or has no partitions is
 // reported once (log and /readyz) instead of being consumed silently as nothing; when the
 // number of partitions changes (the topic created, partitions added) it ends the generation,

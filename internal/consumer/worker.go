@@ -147,7 +147,7 @@ func (w *worker) gap(ctx context.Context, g fetch.Gap, log *zap.Logger) bool {
 
 // drain waits for the work below unhandled (everything, when -1) and commits it.
 func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
-	w.c.flush()
+	w.c.flush(w.partition)
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)

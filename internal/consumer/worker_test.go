@@ -159,7 +159,7 @@ func TestConsumeReturnsTheMessageTheHandlerRefused(t *testing.T) {
 func TestDrainCommitsTheWorkBelowTheRefusedMessage(t *testing.T) {
 	var committed []map[int]int64
 	tw := newTestWorker(3, acknowledge)
-	tw.c.flush = func() {}
+	tw.c.flush = func(int) {}
 	tw.c.cfg.DrainTimeout = 10 * time.Second
 	tw.committer.commitOffsets = func(_ context.Context, o map[int]int64) error {
 		committed = append(committed, o)

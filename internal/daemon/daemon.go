@@ -134,7 +134,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
 		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
-	}, d.handle, d.batcher.Flush, d.metrics, log)
+	}, d.handle, d.batcher.FlushPartition, d.metrics, log)
 	d.markProgress()
 	return d, nil
 }
