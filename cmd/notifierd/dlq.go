@@ -15,7 +15,7 @@ import (
 	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/dlqtool"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
-	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 const dlqSynopsis = `Usage:
@@ -136,7 +136,7 @@ func dlqReplay(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	return withDLQ(cfg, kf.timeout, stderr, "notifierd dlq replay", func(ctx context.Context, client *kafka.Client, transport *kafka.Transport) int {
-		w := notify.NewKafkaWriter(notify.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Transport: transport})
+		w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Transport: transport})
 		verb := "replayed"
 		if *dryRun {
 			verb = "would replay"

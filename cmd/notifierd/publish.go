@@ -22,6 +22,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
 	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 const publishSynopsis = `Usage:
@@ -106,11 +107,11 @@ func publishCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer transport.CloseIdleConnections()
 	var written positions
-	w := notify.NewKafkaWriter(notify.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Transport: transport})
+	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.Topic, Transport: transport})
 	w.Completion = written.record
-	p := notify.NewPublisher(w,
-		notify.WithLimits(notify.Limits{MaxAge: cfg.Events.MaxAge, MaxFuture: cfg.Events.MaxFuture}),
-		notify.WithMaxBytes(cfg.Events.MaxBytes))
+	p := publish.New(w,
+		publish.WithLimits(notify.Limits{MaxAge: cfg.Events.MaxAge, MaxFuture: cfg.Events.MaxFuture}),
+		publish.WithMaxBytes(cfg.Events.MaxBytes))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -120,7 +121,7 @@ func publishCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if cerr := p.Close(); err == nil {
 		err = cerr
 	}
-	var invalid *notify.InvalidError
+	var invalid *publish.InvalidError
 	switch {
 	case errors.As(err, &invalid):
 		for _, ev := range invalid.Events {

@@ -76,10 +76,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	if d.consumerTransport, err = kafkaconn.ConsumerTransport(cfg.Kafka, "notifierd"); err != nil {
 		return nil, err
 	}
-	// The producers' writer: a session's dead letters land together, partitioned as producers
-	// partition the events topic.
-	d.dlqKafka = notify.NewKafkaWriter(notify.KafkaConfig{Brokers: cfg.Kafka.Brokers, Topic: cfg.Kafka.DLQTopic, Transport: transport})
-	d.dlqKafka.AllowAutoTopicCreation = true
+	d.dlqKafka = kafkaconn.DeadLetterWriter(cfg.Kafka, transport)
 	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
 	d.decoder = &event.Decoder{
 		Client:   cfg.Target.Client,

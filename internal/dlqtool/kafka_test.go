@@ -13,7 +13,7 @@ import (
 	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/dlqtool"
 	"github.com/notifierd/notifierd/internal/kafkatest"
-	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 // bed is a dead-letter topic with five entries over two partitions, an empty events topic,
@@ -90,7 +90,7 @@ func TestListFromKafka(t *testing.T) {
 func TestReplayToKafka(t *testing.T) {
 	b := newBed(t)
 	ctx := ctxFor(t)
-	w := notify.NewKafkaWriter(notify.KafkaConfig{Brokers: []string{b.addr}, Topic: b.events, Transport: b.transport})
+	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: []string{b.addr}, Topic: b.events, Transport: b.transport})
 	defer w.Close()
 	r := dlqtool.Replayer{Produce: w.WriteMessages}
 

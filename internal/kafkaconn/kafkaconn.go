@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go/sasl/scram"
 
 	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 // Dialer returns a dialer for consumers and group coordination.
@@ -33,6 +34,15 @@ func Transport(c config.Kafka, clientID string) (*kafka.Transport, error) {
 		return nil, err
 	}
 	return &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second}, nil
+}
+
+// DeadLetterWriter returns the dead-letter topic's writer: the producers' writer (murmur2 of
+// the key, every in-sync replica acknowledging), so a session's dead letters land together,
+// partitioned as producers partition the events topic; it creates the topic if missing.
+func DeadLetterWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
+	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: c.Brokers, Topic: c.DLQTopic, Transport: t})
+	w.AllowAutoTopicCreation = true
+	return w
 }
 
 // consumerMetadataTTL bounds how stale the consumer's view of partition leaders gets: a fetch

@@ -1,6 +1,7 @@
-// Package notify is the producer side of notifierd's event contract: the typed display and
-// click event that services publish to Kafka, its validation, and a publisher that keys each
-// message by its Target session so one session's events stay in order on one partition.
+// Package notify is notifierd's event contract, with no Kafka in it: the typed display and
+// click event that services publish, its validation, the visitor identity and session key
+// it implies, the reason codes of dead letters, and Encode, which gives the message key and
+// value for any Kafka client. Package publish is the producer on kafka-go.
 //
 // The daemon decodes with the same types and the same rules, so an event that passes
 // Validate here is one notifierd will deliver.

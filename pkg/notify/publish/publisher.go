@@ -1,23 +1,18 @@
-package notify
+// Package publish is the producer of notifierd's event contract (package notify): a Publisher
+// that validates events and writes them to Kafka keyed by their Target session, so one
+// session's events stay in order on one partition, and the kafka-go writer it expects.
+package publish
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/notifierd/notifierd/pkg/notify"
 )
-
-// DefaultMaxBytes is the largest message value a Publisher sends unless told otherwise:
-// notifierd's default events.maxBytes, above which the daemon dead-letters an event.
-const DefaultMaxBytes = 64 << 10
-
-// ReasonTooLarge marks an event whose JSON is over the size bound; the daemon dead-letters
-// such a message with the same code.
-const ReasonTooLarge = "too_large"
 
 // Writer is the part of a kafka-go *kafka.Writer a Publisher uses. It must write
 // synchronously and return only once the brokers acknowledged every message.
@@ -54,26 +49,26 @@ func NewKafkaWriter(c KafkaConfig) *kafka.Writer {
 type Publisher struct {
 	w        Writer
 	now      func() time.Time
-	limits   Limits
+	limits   notify.Limits
 	maxBytes int
 }
 
 // Option adjusts a Publisher.
 type Option func(*Publisher)
 
-// WithLimits replaces DefaultLimits; use the daemon's events.maxAge and events.maxFuture.
-func WithLimits(l Limits) Option { return func(p *Publisher) { p.limits = l } }
+// WithLimits replaces notify.DefaultLimits; use the daemon's events.maxAge and events.maxFuture.
+func WithLimits(l notify.Limits) Option { return func(p *Publisher) { p.limits = l } }
 
-// WithMaxBytes replaces DefaultMaxBytes; use the daemon's events.maxBytes. 0 means no bound.
+// WithMaxBytes replaces notify.DefaultMaxBytes; use the daemon's events.maxBytes. 0 means no bound.
 func WithMaxBytes(n int) Option { return func(p *Publisher) { p.maxBytes = n } }
 
 // WithClock replaces time.Now, against which timestamps and cookie expiry are checked.
 func WithClock(now func() time.Time) Option { return func(p *Publisher) { p.now = now } }
 
-// NewPublisher returns a publisher writing through w, which it owns: Close closes it.
+// New returns a publisher writing through w, which it owns: Close closes it.
 // w is usually NewKafkaWriter's.
-func NewPublisher(w Writer, opts ...Option) *Publisher {
-	p := &Publisher{w: w, now: time.Now, limits: DefaultLimits, maxBytes: DefaultMaxBytes}
+func New(w Writer, opts ...Option) *Publisher {
+	p := &Publisher{w: w, now: time.Now, limits: notify.DefaultLimits, maxBytes: notify.DefaultMaxBytes}
 	for _, o := range opts {
 		o(p)
 	}
@@ -85,7 +80,7 @@ func NewPublisher(w Writer, opts ...Option) *Publisher {
 // without sending anything. After any other error the caller cannot know which events were
 // written: publishing them again may duplicate some, which notifierd tolerates (see the
 // event contract on ids).
-func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
+func (p *Publisher) Publish(ctx context.Context, events ...notify.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -93,9 +88,9 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
 	msgs := make([]kafka.Message, 0, len(events))
 	var invalid []EventError
 	for i := range events {
-		key, value, err := Encode(&events[i], now, p.limits)
+		key, value, err := notify.Encode(&events[i], now, p.limits)
 		if err == nil && p.maxBytes > 0 && len(value) > p.maxBytes {
-			err = &ValidationError{Field: "event", Reason: ReasonTooLarge, Detail: fmt.Sprintf("%d bytes as JSON, the limit is %d", len(value), p.maxBytes)}
+			err = &notify.ValidationError{Field: "event", Reason: notify.ReasonTooLarge, Detail: fmt.Sprintf("%d bytes as JSON, the limit is %d", len(value), p.maxBytes)}
 		}
 		if err != nil {
 			invalid = append(invalid, EventError{Index: i, ID: events[i].ID, Err: err})
@@ -107,7 +102,7 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
 		return &InvalidError{Total: len(events), Events: invalid}
 	}
 	if err := p.w.WriteMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("notify: publishing %d events: %w", len(msgs), err)
+		return fmt.Errorf("publish: publishing %d events: %w", len(msgs), err)
 	}
 	return nil
 }
@@ -115,36 +110,9 @@ func (p *Publisher) Publish(ctx context.Context, events ...Event) error {
 // Close closes the writer, waiting for anything it still holds.
 func (p *Publisher) Close() error {
 	if err := p.w.Close(); err != nil {
-		return fmt.Errorf("notify: closing the Kafka writer: %w", err)
+		return fmt.Errorf("publish: closing the Kafka writer: %w", err)
 	}
 	return nil
-}
-
-// Encode validates ev at now and returns its Kafka message key, the session id (from
-// sessionId, or else the targetCookie's live session entry), and its value, the event as
-// contract JSON. It is what Publish sends, for producers that use another Kafka client.
-func Encode(ev *Event, now time.Time, lim Limits) (key, value []byte, err error) {
-	if err := ev.Validate(now, lim); err != nil {
-		return nil, nil, err
-	}
-	// Validate passes json.RawMessage fields on their first byte only; Marshal would reject
-	// the rest with an error naming no field.
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-	}{{"order", ev.Order}, {"product", ev.Product}, {"context", ev.Context}, {"analytics", ev.Analytics}} {
-		if len(f.raw) > 0 && !json.Valid(f.raw) {
-			return nil, nil, &ValidationError{Field: f.name, Reason: ReasonBadValue, Detail: "is not valid JSON"}
-		}
-	}
-	session := ev.Identity(now).SessionID
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false) // keep URLs and parameters as the producer wrote them
-	if err := enc.Encode(ev); err != nil {
-		return nil, nil, fmt.Errorf("encoding event %q as JSON: %w", ev.ID, err)
-	}
-	return []byte(session), bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // InvalidError is what Publish returns when events fail validation: nothing was sent.
@@ -157,17 +125,17 @@ type InvalidError struct {
 type EventError struct {
 	Index int    // position in Publish's arguments
 	ID    string // the event's id, if it has one
-	Err   error  // usually a *ValidationError naming the field
+	Err   error  // usually a *notify.ValidationError naming the field
 }
 
 func (e *InvalidError) Error() string {
 	var b strings.Builder
 	if e.Total == 1 {
-		b.WriteString("notify: invalid event, nothing published: ")
+		b.WriteString("publish: invalid event, nothing published: ")
 		b.WriteString(e.Events[0].Err.Error())
 		return b.String()
 	}
-	fmt.Fprintf(&b, "notify: %d of %d events invalid, nothing published", len(e.Events), e.Total)
+	fmt.Fprintf(&b, "publish: %d of %d events invalid, nothing published", len(e.Events), e.Total)
 	for i, ev := range e.Events {
 		if i == 0 {
 			b.WriteString(": ")
@@ -184,7 +152,7 @@ func (e *InvalidError) Error() string {
 	return b.String()
 }
 
-// Unwrap gives errors.As access to each event's *ValidationError.
+// Unwrap gives errors.As access to each event's *notify.ValidationError.
 func (e *InvalidError) Unwrap() []error {
 	errs := make([]error, len(e.Events))
 	for i, ev := range e.Events {

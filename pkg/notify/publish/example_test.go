@@ -1,4 +1,4 @@
-package notify_test
+package publish_test
 
 import (
 	"context"
@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 // A service reports that it showed the prefetched content of mbox product1: the state and
 // eventToken come from the prefetch response it rendered, the timestamp is when the visitor
 // saw it.
 func Example() {
-	p := notify.NewPublisher(notify.NewKafkaWriter(notify.KafkaConfig{
+	p := publish.New(publish.NewKafkaWriter(publish.KafkaConfig{
 		Brokers: []string{"kafka-1:9092", "kafka-2:9092"},
 		Topic:   "target-notifications",
 	}))
@@ -34,7 +35,7 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := p.Publish(ctx, ev); err != nil {
-		var invalid *notify.InvalidError
+		var invalid *publish.InvalidError
 		if errors.As(err, &invalid) {
 			log.Printf("not sent, fix the event: %v", err) // retrying will not help
 			return

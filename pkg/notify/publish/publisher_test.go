@@ -1,4 +1,4 @@
-package notify_test
+package publish_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 func TestMain(m *testing.M) {
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) {
 	)
 }
 
-// writeFunc is a fake notify.Writer.
+// writeFunc is a fake publish.Writer.
 type writeFunc func(ctx context.Context, msgs ...kafka.Message) error
 
 func (f writeFunc) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
@@ -67,10 +68,10 @@ func TestPublishKeysAndEncodes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got []kafka.Message
-			p := notify.NewPublisher(writeFunc(func(_ context.Context, msgs ...kafka.Message) error {
+			p := publish.New(writeFunc(func(_ context.Context, msgs ...kafka.Message) error {
 				got = append(got, msgs...)
 				return nil
-			}), notify.WithClock(func() time.Time { return now }))
+			}), publish.WithClock(func() time.Time { return now }))
 			if err := p.Publish(context.Background(), tt.ev); err != nil {
 				t.Fatalf("Publish: %v", err)
 			}
@@ -111,26 +112,26 @@ func TestPublishRejectsBeforeSending(t *testing.T) {
 	tests := []struct {
 		name    string
 		events  []notify.Event
-		opts    []notify.Option
+		opts    []publish.Option
 		field   string
 		message string
 	}{
-		{"missing tokens", []notify.Event{noTokens}, nil, "tokens", "notify: invalid event, nothing published: tokens: at least one"},
+		{"missing tokens", []notify.Event{noTokens}, nil, "tokens", "publish: invalid event, nothing published: tokens: at least one"},
 		{"one bad among many", []notify.Event{display("a"), noTokens, display("b")}, nil, "tokens", "1 of 3 events invalid, nothing published: event 1: tokens"},
 		{"malformed context", []notify.Event{badContext}, nil, "context", "context: is not valid JSON"},
-		{"over the size bound", []notify.Event{big}, []notify.Option{notify.WithMaxBytes(300)}, "event", "the limit is 300"},
+		{"over the size bound", []notify.Event{big}, []publish.Option{publish.WithMaxBytes(300)}, "event", "the limit is 300"},
 		{"expired cookie gives no session", []notify.Event{expired}, nil, "sessionId", "sessionId: required"},
-		{"timestamp beyond the limits", []notify.Event{display("s1")}, []notify.Option{notify.WithClock(func() time.Time { return now.Add(30 * 24 * time.Hour) })}, "timestamp", "in the past"},
+		{"timestamp beyond the limits", []notify.Event{display("s1")}, []publish.Option{publish.WithClock(func() time.Time { return now.Add(30 * 24 * time.Hour) })}, "timestamp", "in the past"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := append([]notify.Option{notify.WithClock(func() time.Time { return now })}, tt.opts...)
-			p := notify.NewPublisher(writeFunc(func(context.Context, ...kafka.Message) error {
+			opts := append([]publish.Option{publish.WithClock(func() time.Time { return now })}, tt.opts...)
+			p := publish.New(writeFunc(func(context.Context, ...kafka.Message) error {
 				t.Error("an invalid batch reached the writer")
 				return nil
 			}), opts...)
 			err := p.Publish(context.Background(), tt.events...)
-			var inv *notify.InvalidError
+			var inv *publish.InvalidError
 			var ve *notify.ValidationError
 			if !errors.As(err, &inv) || !errors.As(err, &ve) {
 				t.Fatalf("error %v is not an *InvalidError wrapping a *ValidationError", err)
@@ -144,10 +145,10 @@ func TestPublishRejectsBeforeSending(t *testing.T) {
 
 func TestPublishWriterFailureAndNothingToDo(t *testing.T) {
 	calls := 0
-	p := notify.NewPublisher(writeFunc(func(context.Context, ...kafka.Message) error {
+	p := publish.New(writeFunc(func(context.Context, ...kafka.Message) error {
 		calls++
 		return kafka.LeaderNotAvailable
-	}), notify.WithClock(func() time.Time { return now }))
+	}), publish.WithClock(func() time.Time { return now }))
 	if err := p.Publish(context.Background()); err != nil || calls != 0 {
 		t.Fatalf("Publish() = %v after %d writes; want nil, none", err, calls)
 	}

@@ -1,4 +1,4 @@
-package notify_test
+package publish_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkatest"
 	"github.com/notifierd/notifierd/pkg/notify"
+	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
 
 // TestPublishRoundTrip publishes through a real Kafka writer and reads the topic back: each
@@ -21,7 +22,7 @@ func TestPublishRoundTrip(t *testing.T) {
 	topic := kafkatest.Topic(t, addr, 3)
 	transport := &kafka.Transport{ClientID: "notify-test"}
 	defer transport.CloseIdleConnections()
-	p := notify.NewPublisher(notify.NewKafkaWriter(notify.KafkaConfig{Brokers: []string{addr}, Topic: topic, Transport: transport}))
+	p := publish.New(publish.NewKafkaWriter(publish.KafkaConfig{Brokers: []string{addr}, Topic: topic, Transport: transport}))
 
 	var events []notify.Event
 	for i := range 4 {
