@@ -237,6 +237,15 @@ cmd_launch() {
     >>"$LOG_FILE" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$PID_FILE"
+  # Until the child has become the JVM (our_pid matches its command line), so that a `wait`
+  # right after this finds it.
+  local i
+  for ((i = 0; i < 100; i++)); do
+    our_pid >/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  our_pid >/dev/null || { rm -f "$PID_FILE"; log_tail; die "broker (pid $pid) did not start"; }
 }
 
 # cmd_wait: wait until our running broker serves clients (the probe); fails if it is not
