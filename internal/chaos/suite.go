@@ -43,7 +43,7 @@ type Scenario struct {
 
 // Scenarios is the suite, in order.
 func Scenarios() []Scenario {
-	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, fuzzScenario}
+	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, txnScenario, retentionScenario, stopScenario, fuzzScenario}
 }
 
 type suite struct {
