@@ -23,7 +23,7 @@ func item(t *testing.T, session string, i int) *Item {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return NewItem(n, event.Source{}, nil, nil, nil, nil)
+	return NewItem(n, event.Source{}, nil, nil, nil)
 }
 
 func collect() (func(*Batch), chan *Batch) {

@@ -1,9 +1,8 @@
 package batch
 
 import (
-	"sync"
-
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 )
 
 // Item is one notification in the pipeline, from fetch to its final outcome.
@@ -12,37 +11,31 @@ type Item struct {
 	Source       event.Source
 	Key          []byte // the Kafka message key, kept for the dead-letter copy
 	Value        []byte // the Kafka message value, kept for the dead-letter copy
-
-	// Settle records the outcome: the offset is done and the budget is returned.
-	settle func()
-	// Stale reports that the partition is no longer ours, so delivering is pointless.
-	stale func() bool
-	once  sync.Once
+	// Lease is the event's hold on its offset and buffer share: settling it, once, is what
+	// finishing the event means.
+	Lease *lease.Lease
 }
 
-// NewItem wraps a notification; settle runs once when it is acknowledged or dead-lettered,
-// stale tells whether its partition was given up.
-func NewItem(n *event.Notification, src event.Source, key, value []byte, settle func(), stale func() bool) *Item {
-	return &Item{Notification: n, Source: src, Key: key, Value: value, settle: settle, stale: stale}
+// NewItem wraps a notification with the lease of its message.
+func NewItem(n *event.Notification, src event.Source, key, value []byte, l *lease.Lease) *Item {
+	return &Item{Notification: n, Source: src, Key: key, Value: value, Lease: l}
 }
 
-// Settle marks the item finished; later calls do nothing.
-func (it *Item) Settle() {
-	it.once.Do(func() {
-		if it.settle != nil {
-			it.settle()
-		}
-	})
+// Settle ends the item's lease with outcome o; later calls do nothing.
+func (it *Item) Settle(o lease.Outcome) {
+	if it.Lease != nil {
+		it.Lease.Settle(o)
+	}
 }
 
 // Stale reports whether the item's partition was given up.
-func (it *Item) Stale() bool { return it.stale != nil && it.stale() }
+func (it *Item) Stale() bool { return it.Lease != nil && it.Lease.Stale() }
 
 // Size is the item's weight in a request: its rendered notification.
 func (it *Item) Size() int { return len(it.Notification.Body) }
 
 // ItemOverhead approximates the memory of an item besides its byte slices: the item, the
-// decoded notification and its envelope, the offsets entry, the closures, and the open batch
+// decoded notification and its envelope, the offsets entry, the lease, and the open batch
 // of its session when it is alone in it. Measured in that worst case (one event per session,
 // the memory step of `make bench`, live heap after a forced collection): about 1,290 bytes.
 const ItemOverhead = 1400

@@ -92,7 +92,7 @@ func floorBody(n int) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("workload event: %w", err)
 		}
-		items = append(items, batch.NewItem(ev, event.Source{}, nil, m.Value, nil, nil))
+		items = append(items, batch.NewItem(ev, event.Source{}, nil, m.Value, nil))
 	}
 	return delivery.Body(items[0].Notification.Envelope, items), nil
 }

@@ -18,15 +18,23 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/offsets"
 )
 
-// Handler takes one fetched message. Unless it returns an error, it must arrange for done
-// to be called exactly once when the message's outcome is final (acknowledged or
-// dead-lettered); stale tells whether the partition was given up since. A Handler may block,
-// which is how backpressure stops fetching; it returns an error only when ctx ended first.
-type Handler func(ctx context.Context, msg kafka.Message, done func(), stale func() bool) error
+// Pipeline is where fetched messages go: the daemon's decoding, batching and delivery.
+type Pipeline interface {
+	// Handle takes one message with its lease. Unless it returns an error, the lease must be
+	// settled exactly once, when the message's outcome is final. Handle may block, which is how
+	// backpressure stops fetching; it returns an error only when ctx ended first.
+	Handle(ctx context.Context, msg kafka.Message, l *lease.Lease) error
+	// Flush hands on a partition's buffered batches without waiting for their linger.
+	Flush(partition int)
+	// Release gives back what a settled lease held besides its offset: its share of the
+	// buffer, the buffer metrics, the progress mark.
+	Release(l *lease.Lease, o lease.Outcome)
+}
 
 // Config is the consumer's part of the configuration.
 type Config struct {
@@ -52,8 +60,7 @@ type Config struct {
 // Consumer runs the group membership.
 type Consumer struct {
 	cfg     Config
-	handle  Handler
-	flush   func(partition int) // hands on a partition's buffered batches without waiting for their linger
+	pipe    Pipeline
 	metrics *metrics.Metrics
 	log     *zap.Logger
 
@@ -69,8 +76,8 @@ type Consumer struct {
 }
 
 // New returns a consumer; Run joins the group.
-func New(cfg Config, handle Handler, flush func(partition int), m *metrics.Metrics, log *zap.Logger) *Consumer {
-	c := &Consumer{cfg: cfg, handle: handle, flush: flush, metrics: m, log: log, trackers: make(map[int]*offsets.Tracker)}
+func New(cfg Config, pipe Pipeline, m *metrics.Metrics, log *zap.Logger) *Consumer {
+	c := &Consumer{cfg: cfg, pipe: pipe, metrics: m, log: log, trackers: make(map[int]*offsets.Tracker)}
 	c.client = &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Transport, Timeout: cfg.RequestTimeout}
 	return c
 }

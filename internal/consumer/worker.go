@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/fetch"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/offsets"
 )
 
@@ -57,7 +58,7 @@ func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64
 	defer prefetching.Wait()
 	defer stop()
 
-	stale := w.tracker.Abandoned
+	leases := &partitionLeases{tracker: w.tracker, pipe: w.c.pipe}
 	for res := range results {
 		if ctx.Err() != nil {
 			return -1
@@ -71,9 +72,8 @@ func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64
 				return -1 // generation ended while waiting for room: the message is refetched later
 			}
 			w.c.metrics.EventsConsumed.Inc()
-			offset := msg.Offset
-			if err := w.c.handle(ctx, msg, func() { w.tracker.Done(offset) }, stale); err != nil {
-				return offset // stays pending, so no commit passes it
+			if err := w.c.pipe.Handle(ctx, msg, lease.New(leases, msg.Offset)); err != nil {
+				return msg.Offset // stays pending, so no commit passes it
 			}
 		}
 		w.tracker.Skip(res.Next) // markers and aborted records after the last message
@@ -147,9 +147,23 @@ func (w *worker) gap(ctx context.Context, g fetch.Gap, log *zap.Logger) bool {
 	return true
 }
 
+// partitionLeases holds the leases of one partition for one generation: a settled lease
+// gives back its buffer share through the pipeline and its offset to the tracker.
+type partitionLeases struct {
+	tracker *offsets.Tracker
+	pipe    Pipeline
+}
+
+func (p *partitionLeases) Release(l *lease.Lease, o lease.Outcome) {
+	p.pipe.Release(l, o)
+	p.tracker.Done(l.Offset())
+}
+
+func (p *partitionLeases) GivenUp() bool { return p.tracker.Abandoned() }
+
 // drain waits for the work below unhandled (everything, when -1) and commits it.
 func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
-	w.c.flush(w.partition)
+	w.c.pipe.Flush(w.partition)
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)

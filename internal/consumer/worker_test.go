@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/fetch"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/offsets"
 )
@@ -53,22 +54,34 @@ func msgs(offsets ...int64) []kafka.Message {
 	return out
 }
 
-// testWorker consumes partition 0 from start; handle gets every message (done at once unless
-// it says otherwise) and stops the worker, through stop, when it has seen until.
+// pipeline is a fake Pipeline: handle takes each message.
+type pipeline struct {
+	handle   func(msg kafka.Message, l *lease.Lease) error
+	released []lease.Outcome
+}
+
+func (p *pipeline) Handle(_ context.Context, msg kafka.Message, l *lease.Lease) error {
+	return p.handle(msg, l)
+}
+func (p *pipeline) Flush(int)                               {}
+func (p *pipeline) Release(_ *lease.Lease, o lease.Outcome) { p.released = append(p.released, o) }
+
+// testWorker consumes partition 0 from start; handle gets every message.
 type testWorker struct {
 	*worker
 	metrics *metrics.Metrics
+	pipe    *pipeline
 	handled []int64
 }
 
-func newTestWorker(start int64, handle func(w *testWorker, msg kafka.Message, done func()) error) *testWorker {
+func newTestWorker(start int64, handle func(msg kafka.Message, l *lease.Lease) error) *testWorker {
 	m := metrics.New(prometheus.NewRegistry())
 	tw := &testWorker{metrics: m}
-	c := &Consumer{cfg: Config{Topic: topic}, metrics: m, log: zap.NewNop()}
-	c.handle = func(_ context.Context, msg kafka.Message, done func(), _ func() bool) error {
+	tw.pipe = &pipeline{handle: func(msg kafka.Message, l *lease.Lease) error {
 		tw.handled = append(tw.handled, msg.Offset)
-		return handle(tw, msg, done)
-	}
+		return handle(msg, l)
+	}}
+	c := &Consumer{cfg: Config{Topic: topic}, pipe: tw.pipe, metrics: m, log: zap.NewNop()}
 	cm := &committer{commitOffsets: (&commits{}).commitOffsets, topic: topic, metrics: m, log: zap.NewNop(), progress: new(atomic.Int64), last: map[int]int64{}}
 	tw.worker = &worker{c: c, partition: 0, start: start, tracker: offsets.New(start, 100), committer: cm}
 	return tw
@@ -78,17 +91,23 @@ func newTestWorker(start int64, handle func(w *testWorker, msg kafka.Message, do
 // polls: Skip, which moves the watermark past markers, wakes no one.
 func (tw *testWorker) consumeUntil(t *testing.T, src source, want int64) int64 {
 	t.Helper()
+	return tw.consumeWhile(src, func() bool { return tw.tracker.Watermark() < want })
+}
+
+// consumeWhile runs consume while more() holds (10 s at most), then ends it and returns
+// what it returned.
+func (tw *testWorker) consumeWhile(src source, more func() bool) int64 {
 	ctx, cancel := context.WithCancel(context.Background())
 	result := make(chan int64, 1)
 	go func() { result <- tw.consume(ctx, src, zap.NewNop()) }()
-	for deadline := time.Now().Add(10 * time.Second); tw.tracker.Watermark() < want && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(10 * time.Second); more() && time.Now().Before(deadline); {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
 	return <-result
 }
 
-func acknowledge(_ *testWorker, _ kafka.Message, done func()) error { done(); return nil }
+func acknowledge(_ kafka.Message, l *lease.Lease) error { l.Settle(lease.Acknowledged); return nil }
 
 func TestConsumeMovesPastMarkersAndAbortedRecords(t *testing.T) {
 	src := &fetches{steps: []step{
@@ -141,11 +160,11 @@ func TestConsumeRetriesFailedFetches(t *testing.T) {
 
 func TestConsumeReturnsTheMessageTheHandlerRefused(t *testing.T) {
 	src := &fetches{steps: []step{{res: fetch.Result{Messages: msgs(3, 4, 5), Next: 6, End: 6}}}}
-	tw := newTestWorker(3, func(_ *testWorker, msg kafka.Message, done func()) error {
+	tw := newTestWorker(3, func(msg kafka.Message, l *lease.Lease) error {
 		if msg.Offset == 4 {
 			return context.Canceled // what a handler says when the generation ended under it
 		}
-		done()
+		l.Settle(lease.Acknowledged)
 		return nil
 	})
 	if unhandled := tw.consume(context.Background(), src, zap.NewNop()); unhandled != 4 {
@@ -159,7 +178,6 @@ func TestConsumeReturnsTheMessageTheHandlerRefused(t *testing.T) {
 func TestDrainCommitsTheWorkBelowTheRefusedMessage(t *testing.T) {
 	var committed []map[int]int64
 	tw := newTestWorker(3, acknowledge)
-	tw.c.flush = func(int) {}
 	tw.c.cfg.DrainTimeout = 10 * time.Second
 	tw.committer.commitOffsets = func(_ context.Context, o map[int]int64) error {
 		committed = append(committed, o)
@@ -184,4 +202,33 @@ func counterValue(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return out.GetCounter().GetValue()
+}
+
+func TestASettledLeaseReleasesItsOffsetAndBuffer(t *testing.T) {
+	var leases []*lease.Lease
+	tw := newTestWorker(0, func(_ kafka.Message, l *lease.Lease) error {
+		leases = append(leases, l)
+		return nil
+	})
+	src := &fetches{steps: []step{{res: fetch.Result{Messages: msgs(0, 1), Next: 2, End: 2}}}}
+	tw.consumeWhile(src, func() bool { return tw.tracker.Pending() < 2 }) // returns once consume did
+	if len(leases) != 2 || tw.tracker.Watermark() != 0 {
+		t.Fatalf("%d leases, watermark %d; want 2 pending at 0", len(leases), tw.tracker.Watermark())
+	}
+	leases[1].Settle(lease.Acknowledged)
+	leases[0].Settle(lease.DeadLettered)
+	leases[0].Settle(lease.Abandoned) // settled already: ignored
+	if wm := tw.tracker.Watermark(); wm != 2 {
+		t.Errorf("watermark %d after both settled, want 2", wm)
+	}
+	if want := []lease.Outcome{lease.Acknowledged, lease.DeadLettered}; !slices.Equal(tw.pipe.released, want) {
+		t.Errorf("pipeline released %v, want %v", tw.pipe.released, want)
+	}
+	if leases[0].Stale() {
+		t.Error("stale while the partition is held")
+	}
+	tw.tracker.Abandon()
+	if !leases[0].Stale() {
+		t.Error("not stale once the partition was given up")
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,8 +42,7 @@ type Daemon struct {
 	reg     Registry
 	metrics *metrics.Metrics
 
-	decoder    *event.Decoder
-	budget     *batch.Budget
+	intake     *intake
 	batcher    *batch.Batcher
 	dispatcher *delivery.Dispatcher
 	dlqWriter  *dlq.Writer
@@ -56,7 +54,6 @@ type Daemon struct {
 	httpTransport *http.Transport
 	consumer      *consumer.Consumer
 
-	lastProgress atomic.Int64 // unix nanos of the last acknowledgement or dead-letter write
 	// AdminAddr receives the admin listener's address once it is bound (tests use :0).
 	AdminAddr func(net.Addr)
 }
@@ -78,14 +75,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	}
 	d.dlqKafka = kafkaconn.DeadLetterWriter(cfg.Kafka, transport)
 	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
-	d.decoder = &event.Decoder{
-		Client:   cfg.Target.Client,
-		Channel:  cfg.Target.Channel,
-		MaxBytes: cfg.Events.MaxBytes,
-		Limits:   notify.Limits{MaxAge: cfg.Events.MaxAge, MaxFuture: cfg.Events.MaxFuture},
-		Now:      time.Now,
-	}
-	d.budget = batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
+	budget := batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
 	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
 	d.httpTransport = delivery.NewTransport(cfg.Target.MaxConnsPerHost)
@@ -102,7 +92,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 			Multiplier: cfg.Target.Retry.Multiplier,
 			MaxElapsed: cfg.Target.Retry.MaxElapsedTime,
 		},
-	}, client.Send, router, d.deadLetterItem, d.metrics, log)
+	}, client.Send, router, d.dlqWriter, d.metrics, log)
 	d.batcher = batch.New(batch.Config{
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
@@ -111,6 +101,17 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		d.metrics.Batches.WithLabelValues(b.Trigger).Inc()
 		d.dispatcher.Submit(b)
 	})
+	d.intake = &intake{
+		decoder: &event.Decoder{
+			Client:   cfg.Target.Client,
+			Channel:  cfg.Target.Channel,
+			MaxBytes: cfg.Events.MaxBytes,
+			Limits:   notify.Limits{MaxAge: cfg.Events.MaxAge, MaxFuture: cfg.Events.MaxFuture},
+			Now:      time.Now,
+		},
+		budget: budget, batcher: d.batcher, deadLetters: d.dlqWriter, metrics: d.metrics, log: log,
+	}
+	d.intake.markProgress()
 	startOffset := kafka.FirstOffset
 	if cfg.Kafka.StartOffset == "latest" {
 		startOffset = kafka.LastOffset
@@ -131,8 +132,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
 		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
-	}, d.handle, d.batcher.FlushPartition, d.metrics, log)
-	d.markProgress()
+	}, d.intake, d.metrics, log)
 	return d, nil
 }
 
@@ -204,65 +204,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return errors.Join(consumeErr, serveErr, closeErr)
 }
 
-// handle takes one message from a partition worker.
-func (d *Daemon) handle(ctx context.Context, msg kafka.Message, done func(), stale func() bool) error {
-	src := event.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
-		ReplayedFrom: dlq.Header(msg, dlq.HeaderReplayedFrom)}
-	n, err := d.decoder.Decode(msg.Value, src)
-	if err != nil {
-		reason := notify.ReasonBadValue
-		var ee *event.Error
-		if errors.As(err, &ee) {
-			reason = ee.Reason
-		}
-		d.metrics.EventsInvalid.WithLabelValues(reason).Inc()
-		d.log.Debug("invalid event", zap.String("topic", src.Topic), zap.Int("partition", src.Partition), zap.Int64("offset", src.Offset), zap.Error(err))
-		return d.dlqWriter.Send(ctx, dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Done: d.progressed(done)})
-	}
-	size := batch.Footprint(n, msg.Key, msg.Value)
-	if err := d.budget.Acquire(ctx, size); err != nil {
-		return fmt.Errorf("waiting for buffer room: %w", err)
-	}
-	d.metrics.BufferedEvents.Inc()
-	d.metrics.BufferedBytes.Add(float64(size))
-	settle := func() { // one closure per event: progressed(done) would make a second
-		d.budget.Release(size)
-		d.metrics.BufferedEvents.Dec()
-		d.metrics.BufferedBytes.Sub(float64(size))
-		d.markProgress()
-		done()
-	}
-	d.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, settle, stale))
-	return nil
-}
-
-// deadLetterItem sends an item Target will not take to the dead-letter topic.
-func (d *Daemon) deadLetterItem(ctx context.Context, it *batch.Item, reason, detail string) {
-	d.log.Debug("dead-lettering", zap.String("id", it.Notification.ID), zap.String("reason", reason), zap.String("detail", detail))
-	entry := dlq.Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Done: it.Settle}
-	// The item's offset stays pending until the write succeeds; an error here means shutdown.
-	_ = d.dlqWriter.Send(ctx, entry)
-}
-
-func (d *Daemon) progressed(done func()) func() {
-	return func() {
-		d.markProgress()
-		done()
-	}
-}
-
-// markProgress records that an event reached its outcome: healthy measures stalls from it.
-func (d *Daemon) markProgress() { d.lastProgress.Store(time.Now().UnixNano()) }
-
 // healthy fails when events are pending but nothing was acknowledged, dead-lettered or
 // committed for admin.stallTimeout: a live process that no longer makes progress.
 func (d *Daemon) healthy() error {
-	events, _ := d.budget.Used()
+	events, _ := d.intake.budget.Used()
 	pending := max(events, d.consumer.Pending()) // buffered events are pending offsets too: no sum
 	if pending == 0 {
 		return nil
 	}
-	last := time.Unix(0, max(d.lastProgress.Load(), d.consumer.LastCommitProgress().UnixNano()))
+	last := time.Unix(0, max(d.intake.lastProgress.Load(), d.consumer.LastCommitProgress().UnixNano()))
 	if idle := time.Since(last); idle > d.cfg.Admin.StallTimeout {
 		return fmt.Errorf("no progress for %s with %d events pending", idle.Round(time.Second), pending)
 	}

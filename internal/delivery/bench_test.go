@@ -15,6 +15,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 )
@@ -58,7 +59,7 @@ func benchItems(b *testing.B, session string, ids []string) []*batch.Item {
 		if err != nil {
 			b.Fatal(err)
 		}
-		items[i] = batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), func() {}, nil)
+		items[i] = batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), lease.New(releaseFunc(func(*lease.Lease, lease.Outcome) {}), int64(i)))
 	}
 	return items
 }
@@ -133,7 +134,7 @@ func BenchmarkDispatcher(b *testing.B) {
 	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
 	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10,
 		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Second, Multiplier: 2, MaxElapsed: time.Minute}},
-		send, router, func(context.Context, *batch.Item, string, string) { b.Fatal("dead letter") },
+		send, router, deadLetterFunc(func(context.Context, *batch.Item, string, string) error { b.Fatal("dead letter"); return nil }),
 		metrics.New(prometheus.NewRegistry()), zap.NewNop())
 	// Items settle once; later acknowledgements of the same items cost what a first one does
 	// apart from the settle callback, which is not the dispatcher's.

@@ -14,14 +14,17 @@ import (
 
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
-// DeadLetter takes an item Target will never accept; it settles the item once the
-// dead-letter copy is written.
-type DeadLetter func(ctx context.Context, it *batch.Item, reason, detail string)
+// DeadLetterer takes items Target will never accept: dlq.Writer. It settles an item's lease
+// once the dead-letter copy is written, and returns an error only when ctx ended first.
+type DeadLetterer interface {
+	DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error
+}
 
 // Config tunes the dispatcher.
 type Config struct {
@@ -35,12 +38,12 @@ type Config struct {
 // Dispatcher delivers batches with at most one request in flight per session. A session
 // waiting out a backoff holds no worker, so one failing session never stalls the others.
 type Dispatcher struct {
-	cfg        Config
-	send       Send
-	router     *Router
-	deadLetter DeadLetter
-	metrics    *metrics.Metrics
-	log        *zap.Logger
+	cfg         Config
+	send        Send
+	router      *Router
+	deadLetters DeadLetterer
+	metrics     *metrics.Metrics
+	log         *zap.Logger
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -85,9 +88,9 @@ type session struct {
 }
 
 // NewDispatcher wires a dispatcher; Run starts its workers.
-func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetter, m *metrics.Metrics, log *zap.Logger) *Dispatcher {
+func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetterer, m *metrics.Metrics, log *zap.Logger) *Dispatcher {
 	d := &Dispatcher{
-		cfg: cfg, send: send, router: router, deadLetter: dl, metrics: m, log: log,
+		cfg: cfg, send: send, router: router, deadLetters: dl, metrics: m, log: log,
 		sessions: make(map[string]*session),
 		ready:    make(chan *session, cfg.MaxSessions+cfg.Workers),
 		now:      time.Now,
@@ -200,6 +203,15 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 	}
 }
 
+// deadLetter hands it to the dead-letter writer; its lease stays pending until the copy is
+// written.
+func (d *Dispatcher) deadLetter(ctx context.Context, it *batch.Item, reason, detail string) {
+	d.log.Debug("dead-lettering", zap.String("id", it.Notification.ID), zap.String("reason", reason), zap.String("detail", detail))
+	if err := d.deadLetters.DeadLetter(ctx, it, reason, detail); err != nil {
+		d.log.Debug("not dead-lettered: stopping; the event is redelivered", zap.String("id", it.Notification.ID), zap.Error(err))
+	}
+}
+
 func (d *Dispatcher) post(ctx context.Context, env *event.Envelope, part []*batch.Item) (*Response, error) {
 	d.metrics.RequestsInFlight.Inc()
 	d.metrics.RequestSize.Observe(float64(len(part)))
@@ -224,7 +236,7 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 		acked++
 		d.deliveredCounter(it.Notification.Type).Inc()
 		d.metrics.EventLatency.Observe(now.Sub(time.UnixMilli(it.Notification.Timestamp)).Seconds())
-		it.Settle()
+		it.Settle(lease.Acknowledged)
 	}
 	if acked > 0 {
 		d.metrics.LastDelivery.Set(float64(now.UnixNano()) / 1e9)
@@ -328,7 +340,7 @@ func (d *Dispatcher) startNextBatchLocked(s *session) {
 	s.started = time.Now() // the backoff's clock, not d.now
 }
 
-// dropStale returns part without its stale items, settling them. Part itself is returned
+// dropStale returns part without its stale items, settling them as abandoned. Part itself is returned
 // when nothing is stale (the usual case): parts are never written in place.
 func dropStale(part []*batch.Item) []*batch.Item {
 	first := -1
@@ -343,10 +355,10 @@ func dropStale(part []*batch.Item) []*batch.Item {
 	}
 	live := make([]*batch.Item, first, len(part)-1)
 	copy(live, part)
-	part[first].Settle() // its partition moved on: the next owner delivers it
+	part[first].Settle(lease.Abandoned) // its partition moved on: the next owner delivers it
 	for _, it := range part[first+1:] {
 		if it.Stale() {
-			it.Settle() // its partition moved on: the next owner delivers it
+			it.Settle(lease.Abandoned) // its partition moved on: the next owner delivers it
 			continue
 		}
 		live = append(live, it)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 	"github.com/notifierd/notifierd/pkg/notify"
@@ -47,19 +48,39 @@ func (o *outcome) item(t *testing.T, session, id string) *batch.Item {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), func() {
+	return batch.NewItem(n, event.Source{Topic: "t"}, nil, []byte(value), lease.New(releaseFunc(func(*lease.Lease, lease.Outcome) {
 		o.mu.Lock()
 		o.settled[id]++
 		o.mu.Unlock()
 		o.finished <- id
-	}, nil)
+	}), 0))
 }
 
-func (o *outcome) deadLetter(_ context.Context, it *batch.Item, reason, detail string) {
+func (o *outcome) deadLetter(_ context.Context, it *batch.Item, reason, detail string) error {
 	o.mu.Lock()
 	o.dead[it.Notification.ID] = reason + ": " + detail
 	o.mu.Unlock()
-	it.Settle()
+	it.Settle(lease.DeadLettered)
+	return nil
+}
+
+// releaseFunc is a fake lease holder of a partition still owned.
+type releaseFunc func(l *lease.Lease, o lease.Outcome)
+
+func (f releaseFunc) Release(l *lease.Lease, o lease.Outcome) { f(l, o) }
+func (f releaseFunc) GivenUp() bool                           { return false }
+
+// givenUp is a fake lease holder of a partition given up.
+type givenUp releaseFunc
+
+func (f givenUp) Release(l *lease.Lease, o lease.Outcome) { f(l, o) }
+func (f givenUp) GivenUp() bool                           { return true }
+
+// deadLetterFunc is a fake dead-letter writer.
+type deadLetterFunc func(ctx context.Context, it *batch.Item, reason, detail string) error
+
+func (f deadLetterFunc) DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error {
+	return f(ctx, it, reason, detail)
 }
 
 // waitFinished waits until n items have an outcome.
@@ -121,7 +142,7 @@ func startDispatcher(t *testing.T, send Send, o *outcome, policy retry.Policy) (
 		policy = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
 	}
 	d := NewDispatcher(Config{Workers: 4, MaxNotifications: 50, MaxSessions: 1000, Retry: policy},
-		send, router, o.deadLetter, metrics.New(prometheus.NewRegistry()), zap.NewNop())
+		send, router, deadLetterFunc(o.deadLetter), metrics.New(prometheus.NewRegistry()), zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -325,7 +346,7 @@ func TestStaleItemsAreNotSent(t *testing.T) {
 	}
 	d, _ := startDispatcher(t, send, o, retry.Policy{})
 	it := o.item(t, "s", "a")
-	stale := batch.NewItem(it.Notification, it.Source, nil, nil, func() { o.finished <- "a" }, func() bool { return true })
+	stale := batch.NewItem(it.Notification, it.Source, nil, nil, lease.New(givenUp(func(*lease.Lease, lease.Outcome) { o.finished <- "a" }), 0))
 	d.Submit(batchOf(stale))
 	o.waitFinished(t, 1)
 }
@@ -359,7 +380,7 @@ func TestAcknowledgedAtShutdownIsSettled(t *testing.T) {
 			close(sending)
 			<-ctx.Done() // the answer comes back just as the dispatcher is told to stop
 			return ackAll(idsOf(t, body)), nil
-		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), o.deadLetter,
+		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), deadLetterFunc(o.deadLetter),
 		metrics.New(prometheus.NewRegistry()), zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -386,7 +407,7 @@ func TestEventLatencyObservedOnAcknowledgement(t *testing.T) {
 				return ackAll([]string{"a"}), nil // b is missing: retried, not yet counted
 			}
 			return ackAll(idsOf(t, body)), nil
-		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), o.deadLetter, m, zap.NewNop())
+		}, NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 10), deadLetterFunc(o.deadLetter), m, zap.NewNop())
 	d.now = func() time.Time { return acked }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 )
@@ -161,7 +162,7 @@ func TestDispatcherMetricsSeries(t *testing.T) {
 	}
 	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
 	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
-		send, router, o.deadLetter, m, zap.NewNop())
+		send, router, deadLetterFunc(o.deadLetter), m, zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()
@@ -200,7 +201,11 @@ func TestDropStaleKeepsOrderAndSettlesStale(t *testing.T) {
 	var items []*batch.Item
 	for i, stale := range []bool{false, true, false, true, false} {
 		it := o.item(t, "s", string(rune('a'+i)))
-		items = append(items, batch.NewItem(it.Notification, it.Source, nil, nil, func() { o.finished <- "x" }, func() bool { return stale }))
+		var h lease.Holder = releaseFunc(func(*lease.Lease, lease.Outcome) { o.finished <- "x" })
+		if stale {
+			h = givenUp(func(*lease.Lease, lease.Outcome) { o.finished <- "x" })
+		}
+		items = append(items, batch.NewItem(it.Notification, it.Source, nil, nil, lease.New(h, int64(i))))
 	}
 	fresh := []*batch.Item{items[0], items[2], items[4]}
 	if got := dropStale(fresh); len(got) != 3 || &got[0] != &fresh[0] {

@@ -14,7 +14,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 )
@@ -43,7 +45,7 @@ type Entry struct {
 	Value  []byte
 	Reason string
 	Detail string
-	Done   func() // runs after the write succeeded
+	Lease  *lease.Lease // settled as dead-lettered once the write succeeded
 }
 
 // Produce writes messages to the dead-letter topic; kafka.Writer.WriteMessages in production.
@@ -80,6 +82,12 @@ func (w *Writer) Send(ctx context.Context, e Entry) error {
 	}
 }
 
+// DeadLetter queues an item Target will never accept; its lease is settled once the copy is
+// written. It returns an error only when ctx ended first: the item then stays pending.
+func (w *Writer) DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error {
+	return w.Send(ctx, Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Lease: it.Lease})
+}
+
 // Run writes queued entries until ctx ends.
 func (w *Writer) Run(ctx context.Context) {
 	for {
@@ -104,8 +112,8 @@ func (w *Writer) Run(ctx context.Context) {
 		}
 		for _, e := range batch {
 			w.metrics.EventsDeadLetter.WithLabelValues(e.Reason).Inc()
-			if e.Done != nil {
-				e.Done()
+			if e.Lease != nil {
+				e.Lease.Settle(lease.DeadLettered)
 			}
 		}
 	}

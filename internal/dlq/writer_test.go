@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 )
 
@@ -43,14 +44,17 @@ func TestDoneOnlyAfterASuccessfulWrite(t *testing.T) {
 	done := make(chan struct{})
 	err := w.Send(ctx, Entry{
 		Source: event.Source{Topic: "events", Partition: 2, Offset: 7, ReplayedFrom: "dlq/0/4"}, Key: []byte("s1"), Value: []byte(`{"bad"`),
-		Reason: "bad_json", Detail: "invalid event: unexpected end", Done: func() {
+		Reason: "bad_json", Detail: "invalid event: unexpected end", Lease: lease.New(releaseFunc(func(_ *lease.Lease, o lease.Outcome) {
 			mu.Lock()
 			defer mu.Unlock()
 			if len(written) == 0 {
-				t.Error("Done ran before the write succeeded")
+				t.Error("the lease was settled before the write succeeded")
+			}
+			if o != lease.DeadLettered {
+				t.Errorf("settled as %s, want dead_lettered", o)
 			}
 			close(done)
-		},
+		}), 7),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +93,7 @@ func TestNotDoneWhenStoppedBeforeSuccess(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { w.Run(ctx); close(stopped) }()
-	_ = w.Send(ctx, Entry{Reason: "x", Done: func() { t.Error("Done ran although nothing was written") }})
+	_ = w.Send(ctx, Entry{Reason: "x", Lease: lease.New(releaseFunc(func(*lease.Lease, lease.Outcome) { t.Error("settled although nothing was written") }), 0)})
 	<-failing
 	cancel()
 	<-stopped
@@ -105,7 +109,7 @@ func writeAll(t *testing.T, produce func(context.Context, ...kafka.Message) erro
 	defer func() { cancel(); <-stopped }()
 	done := make(chan struct{}, len(entries))
 	for _, e := range entries {
-		e.Done = func() { done <- struct{}{} }
+		e.Lease = lease.New(releaseFunc(func(*lease.Lease, lease.Outcome) { done <- struct{}{} }), e.Source.Offset)
 		if err := w.Send(ctx, e); err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +190,7 @@ func TestPartialWriteRetriesOnlyWhatFailed(t *testing.T) {
 	done := make(chan struct{}, 2)
 	// Queued before Run starts, so the two go out in one batch.
 	for o := range 2 {
-		if err := w.Send(ctx, Entry{Source: event.Source{Topic: "ev", Offset: int64(o)}, Reason: "x", Done: func() { done <- struct{}{} }}); err != nil {
+		if err := w.Send(ctx, Entry{Source: event.Source{Topic: "ev", Offset: int64(o)}, Reason: "x", Lease: lease.New(releaseFunc(func(*lease.Lease, lease.Outcome) { done <- struct{}{} }), int64(o))}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -204,3 +208,9 @@ func TestPartialWriteRetriesOnlyWhatFailed(t *testing.T) {
 		t.Fatalf("writes per entry %v: want each written once", count)
 	}
 }
+
+// releaseFunc is a fake lease holder of a partition still owned.
+type releaseFunc func(l *lease.Lease, o lease.Outcome)
+
+func (f releaseFunc) Release(l *lease.Lease, o lease.Outcome) { f(l, o) }
+func (f releaseFunc) GivenUp() bool                           { return false }
