@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol/offsetcommit"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/metrics"
@@ -20,44 +22,51 @@ import (
 // clientCommit in the daemon, a fake in tests.
 type commitOffsets func(ctx context.Context, offsets map[int]int64) error
 
-// clientCommit commits through kafka.Client, whose transport looks the group's coordinator up
-// for every request, with the generation and member ids of the join. A coordinator that moves
-// (a broker restart) then costs one failed attempt, not every commit until the generation
-// ends, which is what kafka.Generation.CommitOffsets does: it keeps the join's connection.
-func clientCommit(client *kafka.Client, group, topic string, gen *kafka.Generation, timeout time.Duration) commitOffsets {
+// clientCommit commits through the consumer's transport, which looks the group's
+// coordinator up for every request, with the generation and member ids of the join. A
+// coordinator that moves (a broker restart) then costs one failed attempt, not every commit
+// until the generation ends, which is what kafka.Generation.CommitOffsets does: it keeps the
+// join's connection. The request is built here rather than by kafka.Client.OffsetCommit,
+// which sends leader epoch 0 with every offset: a Java or franz-go consumer taking the group
+// over would take that for a truncated log and reset. -1 says "no epoch".
+func clientCommit(rt kafka.RoundTripper, addr net.Addr, group, topic string, gen *kafka.Generation, timeout time.Duration) commitOffsets {
 	return func(ctx context.Context, offsets map[int]int64) error {
 		ctx, cancel := context.WithTimeout(ctx, timeout) // a dead coordinator must not hold the commit forever
 		defer cancel()
-		commits := make([]kafka.OffsetCommit, 0, len(offsets))
+		parts := make([]offsetcommit.RequestPartition, 0, len(offsets))
 		for p, o := range offsets {
-			commits = append(commits, kafka.OffsetCommit{Partition: p, Offset: o})
+			parts = append(parts, offsetcommit.RequestPartition{PartitionIndex: int32(p), CommittedOffset: o, CommittedLeaderEpoch: -1})
 		}
-		res, err := client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
-			GroupID: group, GenerationID: int(gen.ID), MemberID: gen.MemberID,
-			Topics: map[string][]kafka.OffsetCommit{topic: commits},
+		res, err := rt.RoundTrip(ctx, addr, &offsetcommit.Request{
+			GroupID: group, GenerationID: gen.ID, MemberID: gen.MemberID,
+			Topics: []offsetcommit.RequestTopic{{Name: topic, Partitions: parts}},
 		})
 		if err != nil {
 			return err
 		}
+		r, ok := res.(*offsetcommit.Response)
+		if !ok {
+			return fmt.Errorf("unexpected response %T", res)
+		}
 		var errs []error
-		for _, p := range res.Topics[topic] {
-			if p.Error != nil {
-				errs = append(errs, fmt.Errorf("partition %d: %w", p.Partition, p.Error))
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				if p.ErrorCode != 0 {
+					errs = append(errs, fmt.Errorf("partition %d: %w", p.PartitionIndex, kafka.Error(p.ErrorCode)))
+				}
 			}
 		}
 		return errors.Join(errs...)
 	}
 }
 
-// commitRetryable tells whether a failed commit may succeed if sent again in the same
-// generation: the coordinator moving or loading, the network, a timeout. A generation the
-// coordinator no longer knows (rebalanced without this member) is final.
-func commitRetryable(err error) bool {
-	var kerr kafka.Error
-	if errors.As(err, &kerr) {
-		return kerr.Temporary()
-	}
-	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+// commitFinal gives up on a failed commit only when the generation is over for the
+// coordinator: retrying cannot mend that. Anything else (the coordinator moving, loading,
+// not yet known to this member's metadata, a timeout, the network) may pass, so the last
+// commit of a released partition is sent again until its deadline.
+func commitFinal(err error) bool {
+	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) ||
+		errors.Is(err, kafka.FencedInstanceID) || errors.Is(err, kafka.RebalanceInProgress)
 }
 
 // committer commits watermarks for one generation.
@@ -130,14 +139,14 @@ func (cm *committer) commit(ctx context.Context, trackers map[int]*offsets.Track
 	return nil
 }
 
-// commitFinal commits a released partition's watermark, sending it again while the failure
+// commitLast commits a released partition's watermark, sending it again while the failure
 // is one a retry can mend (a coordinator being elected after a crash takes seconds), until
 // ctx ends.
-func (cm *committer) commitFinal(ctx context.Context, p int, t *offsets.Tracker) error {
+func (cm *committer) commitLast(ctx context.Context, p int, t *offsets.Tracker) error {
 	delay := 100 * time.Millisecond
 	for {
 		err := cm.commit(ctx, map[int]*offsets.Tracker{p: t})
-		if err == nil || !commitRetryable(err) || ctx.Err() != nil {
+		if err == nil || commitFinal(err) || ctx.Err() != nil {
 			return err
 		}
 		select {

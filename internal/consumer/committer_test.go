@@ -3,6 +3,7 @@ package consumer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"sync/atomic"
 	"testing"
@@ -162,6 +163,9 @@ func TestFinalCommitIsRetriedWhileTheCoordinatorMoves(t *testing.T) {
 	}{
 		{name: "coordinator moved, then elected", failures: []error{kafka.NotCoordinatorForGroup, kafka.GroupCoordinatorNotAvailable}, wantCalls: 1},
 		{name: "connection to the old coordinator closed", failures: []error{errors.New("use of closed network connection")}, wantCalls: 1},
+		{name: "an attempt timed out (a coordinator gone silent)", failures: []error{fmt.Errorf("offset commit: %w", context.DeadlineExceeded)}, wantCalls: 1},
+		{name: "the new coordinator not yet in this member's metadata", failures: []error{kafka.BrokerNotAvailable}, wantCalls: 1},
+		{name: "rebalance under way without this member: not retried", failures: []error{kafka.RebalanceInProgress}, wantErr: true},
 		{name: "generation over: not retried", failures: []error{kafka.IllegalGeneration}, wantErr: true},
 		{name: "member unknown: not retried", failures: []error{kafka.UnknownMemberId}, wantErr: true},
 	}
@@ -178,7 +182,7 @@ func TestFinalCommitIsRetriedWhileTheCoordinatorMoves(t *testing.T) {
 				}
 				return c.commitOffsets(ctx, offsets)
 			}
-			err := cm.commitFinal(context.Background(), 0, tracker(t, 5, []int64{5}, []int64{5}))
+			err := cm.commitLast(context.Background(), 0, tracker(t, 5, []int64{5}, []int64{5}))
 			if (err != nil) != tt.wantErr || len(c.calls) != tt.wantCalls {
 				t.Errorf("error %v and %d commits, want error %v and %d", err, len(c.calls), tt.wantErr, tt.wantCalls)
 			}
@@ -194,7 +198,7 @@ func TestFinalCommitStopsAtTheDeadline(t *testing.T) {
 	cm.commitOffsets = func(context.Context, map[int]int64) error { return kafka.NotCoordinatorForGroup }
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := cm.commitFinal(ctx, 0, tracker(t, 5, []int64{5}, []int64{5})); !errors.Is(err, kafka.NotCoordinatorForGroup) {
+	if err := cm.commitLast(ctx, 0, tracker(t, 5, []int64{5}, []int64{5})); !errors.Is(err, kafka.NotCoordinatorForGroup) {
 		t.Errorf("error %v, want the last failure once the context ended", err)
 	}
 }

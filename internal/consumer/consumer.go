@@ -210,7 +210,7 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 	trackers := c.trackers
 	c.mu.Unlock()
 
-	committer := &committer{commitOffsets: clientCommit(c.client, c.cfg.Group, c.cfg.Topic, gen, c.cfg.RequestTimeout), topic: c.cfg.Topic, metrics: c.metrics, log: c.log, progress: &c.progress, last: make(map[int]int64)}
+	committer := &committer{commitOffsets: clientCommit(c.cfg.Transport, c.client.Addr, c.cfg.Group, c.cfg.Topic, gen, c.cfg.RequestTimeout), topic: c.cfg.Topic, metrics: c.metrics, log: c.log, progress: &c.progress, last: make(map[int]int64)}
 	for _, a := range assigned {
 		if a.Offset >= 0 { // already committed: re-committing it is neither needed nor progress
 			committer.last[a.ID] = a.Offset

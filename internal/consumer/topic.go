@@ -69,8 +69,8 @@ func (c *Consumer) waitForTopic(ctx context.Context) bool {
 	}
 }
 
-// consumerTopicPoll is how often a member waiting for its topic looks again: the transport's
-// metadata refresh, so a new topic is seen within about twice that.
+// consumerTopicPoll is how often a member waiting for its topic looks again, in the
+// transport's metadata, which is itself refreshed every few seconds.
 const consumerTopicPoll = 2 * time.Second
 
 // watchPartitions runs in every generation. A topic that is missing or has no partitions is
@@ -95,12 +95,16 @@ func (c *Consumer) watchPartitions(ctx context.Context) {
 					c.log.Info("topic has partitions", zap.String("topic", c.cfg.Topic), zap.Int("partitions", n))
 				}
 			}
-			if seen >= 0 && n != seen {
+			// A topic gone (n is 0) is reported, not rejoined for: kafka-go's group leader would
+			// create it again, with the broker's defaults, while reading its partitions.
+			if seen >= 0 && n > 0 && n != seen {
 				c.log.Info("the topic's partitions changed; rejoining the group to have them assigned",
 					zap.String("topic", c.cfg.Topic), zap.Int("before", seen), zap.Int("now", n))
 				return
 			}
-			seen = n
+			if n > 0 {
+				seen = n
+			}
 		default:
 			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
 		}

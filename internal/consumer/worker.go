@@ -38,6 +38,7 @@ func (w *worker) run(genCtx, base context.Context) {
 		Isolation: w.c.cfg.Isolation,
 		MaxBytes:  w.c.cfg.MaxFetchBytes,
 		MaxWait:   250 * time.Millisecond,
+		Timeout:   w.c.cfg.RequestTimeout,
 	}, w.start)
 	// The series exists from the assignment on, so the alert's increase() sees a later gap.
 	w.c.metrics.OffsetsSkipped.WithLabelValues(w.c.cfg.Topic, strconv.Itoa(w.partition), "out_of_range")
@@ -83,9 +84,10 @@ func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64
 
 // prefetch fetches into out until ctx ends, then closes it. A failing fetch (a leader moving,
 // a broker going away) is retried with backoff; the transport's metadata names the new leader.
+// A failure that lasts is logged again every failingReport.
 func (w *worker) prefetch(ctx context.Context, src source, out chan<- fetch.Result, log *zap.Logger) {
 	defer close(out)
-	var failing time.Time // when the current run of failures began
+	var failing, reported time.Time // when the current run of failures began, was last logged
 	failures := 0
 	delay := 100 * time.Millisecond
 	for {
@@ -94,13 +96,17 @@ func (w *worker) prefetch(ctx context.Context, src source, out chan<- fetch.Resu
 			return
 		}
 		if err != nil {
-			if failures == 0 {
-				failing = time.Now()
-				log.Warn("fetch failed; retrying", zap.Error(err))
-			} else {
-				log.Debug("fetch failed again", zap.Int("failures", failures+1), zap.Error(err))
-			}
 			failures++
+			switch {
+			case failures == 1:
+				failing, reported = time.Now(), time.Now()
+				log.Warn("fetch failed; retrying", zap.Error(err))
+			case time.Since(reported) >= failingReport:
+				reported = time.Now()
+				log.Warn("fetch still failing; the partition does not move", zap.Int("failures", failures), zap.Duration("for", time.Since(failing)), zap.Error(err))
+			default:
+				log.Debug("fetch failed again", zap.Int("failures", failures), zap.Error(err))
+			}
 			select {
 			case <-ctx.Done():
 				return
@@ -120,6 +126,9 @@ func (w *worker) prefetch(ctx context.Context, src source, out chan<- fetch.Resu
 		}
 	}
 }
+
+// failingReport is how often a fetch that keeps failing is logged at warn level.
+const failingReport = 30 * time.Second
 
 // gap reports offsets the fetcher could not read and moves the watermark to where reading
 // resumes. It returns false when ctx ended first.
@@ -161,17 +170,20 @@ func (p *partitionLeases) Release(l *lease.Lease, o lease.Outcome) {
 
 func (p *partitionLeases) GivenUp() bool { return p.tracker.Abandoned() }
 
-// drain waits for the work below unhandled (everything, when -1) and commits it.
+// drain waits for the work below unhandled (everything, when -1) and commits it, within one
+// DrainTimeout for both: a revoked partition's member must rejoin before the group's
+// rebalance timeout, so shutdown.timeout stays below kafka.rebalanceTimeout.
 func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	w.c.pipe.Flush(w.partition)
 	ctx, cancel := context.WithTimeout(base, w.c.cfg.DrainTimeout)
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)
-	// The last commit gets time of its own: a coordinator being elected after a crash takes
-	// seconds. base still bounds it at shutdown.
-	commitCtx, cancelCommit := context.WithTimeout(base, w.c.cfg.DrainTimeout)
+	// What is done is committed even when the wait ran out; the commit is retried (a
+	// coordinator being elected after a crash takes seconds) within what is left, or for a
+	// few seconds at least.
+	commitCtx, cancelCommit := context.WithTimeout(base, max(time.Until(deadline(ctx)), minLastCommit))
 	defer cancelCommit()
-	if cerr := w.committer.commitFinal(commitCtx, w.partition, w.tracker); cerr != nil {
+	if cerr := w.committer.commitLast(commitCtx, w.partition, w.tracker); cerr != nil {
 		log.Warn("partition released without its last commit; what is above the committed offset will be redelivered", zap.Error(cerr))
 	}
 	w.tracker.Abandon()
@@ -182,4 +194,13 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 		return
 	}
 	log.Debug("partition released", zap.Int64("committed", w.tracker.Watermark()))
+}
+
+// minLastCommit is the least time the last commit of a released partition gets, when waiting
+// for its work took the whole drain timeout.
+const minLastCommit = 2 * time.Second
+
+func deadline(ctx context.Context) time.Time {
+	d, _ := ctx.Deadline()
+	return d
 }

@@ -30,6 +30,9 @@ type Config struct {
 	Isolation kafka.IsolationLevel
 	MaxBytes  int
 	MaxWait   time.Duration // how long the broker may hold a fetch while nothing is new
+	// Timeout bounds a request beyond MaxWait: a leader that went silent (its host gone
+	// without a reset) must not hold the partition until TCP gives up, minutes later.
+	Timeout time.Duration
 }
 
 // Result is what one fetch yields.
@@ -63,6 +66,7 @@ type Fetcher struct {
 	addr net.Addr
 	cfg  Config
 	pos  int64 // next offset to read; kafka.FirstOffset or kafka.LastOffset until resolved
+	last int   // messages in the last result: the next one's capacity
 }
 
 // New returns a fetcher reading cfg's partition from start, which may be kafka.FirstOffset
@@ -78,6 +82,11 @@ func (f *Fetcher) Position() int64 { return f.pos }
 // Errors concern this request only (a leader moving, a broker going away, a missing topic):
 // calling Fetch again retries, against whatever leader the metadata names by then.
 func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
+	if f.cfg.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.cfg.MaxWait+f.cfg.Timeout)
+		defer cancel()
+	}
 	if f.pos < 0 {
 		start, err := f.listOffset(ctx, f.pos)
 		if err != nil {
@@ -103,11 +112,17 @@ func (f *Fetcher) Fetch(ctx context.Context) (Result, error) {
 	if f.cfg.Isolation == kafka.ReadCommitted && p.LastStableOffset >= 0 {
 		end = p.LastStableOffset
 	}
-	msgs, next, err := readRecords(p, f.cfg, f.pos, end)
+	msgs, next, batches, err := readRecords(p, f.cfg, f.pos, end, f.last)
 	if err != nil {
 		return Result{}, fmt.Errorf("reading the records of %s at offset %d: %w", f.where(), f.pos, err)
 	}
-	f.pos = next
+	if batches > 0 && next == f.pos {
+		// Batches that end before a record at the position: on a compacted topic, a batch
+		// whose last records were compacted away, or an empty one kept for producer state.
+		// kafka-go does not expose a batch's last offset, so the fetcher cannot step over it.
+		return Result{}, fmt.Errorf("fetching %s at offset %d: %d record batches and no record at or after the offset (a compacted topic? notifierd needs cleanup.policy=delete)", f.where(), f.pos, batches)
+	}
+	f.pos, f.last = next, len(msgs)
 	return Result{Messages: msgs, Next: next, End: end}, nil
 }
 
@@ -182,9 +197,7 @@ func (f *Fetcher) outOfRange(ctx context.Context) (Result, error) {
 }
 
 // listOffset asks the leader for the log start (kafka.FirstOffset) or the end
-// (kafka.LastOffset: the last stable offset at read_committed). It reads the answer's offset
-// directly: kafka.Client.ListOffsets files it by the timestamp the broker echoes, which
-// brokers do not echo as asked.
+// (kafka.LastOffset: the last stable offset at read_committed), one offset per request.
 func (f *Fetcher) listOffset(ctx context.Context, which int64) (int64, error) {
 	res, err := f.rt.RoundTrip(ctx, f.addr, &listoffsets.Request{
 		ReplicaID:      -1,

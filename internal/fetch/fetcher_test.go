@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/protocol"
@@ -238,4 +239,39 @@ func TestFetchErrorsNameThePartition(t *testing.T) {
 	if f.Position() != 4 {
 		t.Errorf("position moved to %d on an error", f.Position())
 	}
+}
+
+func TestFetchWithoutProgressIsAnError(t *testing.T) {
+	// A batch whose records all lie before the position, as a compacted batch that lost its
+	// tail: nothing moves, and saying so beats fetching it again and again in silence.
+	rt := roundTrip(func(protocol.Message) (protocol.Message, error) {
+		return partitionResponse(fetchapi.ResponsePartition{HighWatermark: 20, LastStableOffset: 20}, data(11, false, 0, 3)), nil
+	})
+	f := New(rt, addr, cfg, 5)
+	if _, err := f.Fetch(context.Background()); err == nil || f.Position() != 5 {
+		t.Errorf("error %v at position %d, want an error and the position kept at 5", err, f.Position())
+	}
+}
+
+func TestFetchGivesUpOnASilentLeader(t *testing.T) {
+	silent := func(ctx context.Context, _ net.Addr, _ protocol.Message) (protocol.Message, error) {
+		<-ctx.Done() // a host gone without a reset: nothing comes back
+		return nil, ctx.Err()
+	}
+	c := cfg
+	c.MaxWait, c.Timeout = 10*time.Millisecond, 20*time.Millisecond
+	f := New(silentTrip(silent), addr, c, 5)
+	outer, cancel := context.WithTimeout(context.Background(), 10*time.Second) // the test's own bound
+	defer cancel()
+	_, err := f.Fetch(outer)
+	if !errors.Is(err, context.DeadlineExceeded) || outer.Err() != nil {
+		t.Errorf("error %v (test bound reached: %v), want the request's own deadline", err, outer.Err())
+	}
+}
+
+// silentTrip is a fake broker that sees the request's context.
+type silentTrip func(ctx context.Context, addr net.Addr, req protocol.Message) (protocol.Message, error)
+
+func (f silentTrip) RoundTrip(ctx context.Context, addr net.Addr, req protocol.Message) (protocol.Message, error) {
+	return f(ctx, addr, req)
 }

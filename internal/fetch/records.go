@@ -21,12 +21,13 @@ const (
 // readRecords turns a partition's record batches into messages from pos on. It drops control
 // batches, and the batches of a producer while the broker lists it as aborted: a producer
 // enters the aborted set at the first offset of its aborted transaction and leaves it at that
-// transaction's abort marker, as in Kafka's CompletedFetch. It returns the messages and the
-// position after everything read.
-func readRecords(p *fetchapi.ResponsePartition, cfg Config, pos, end int64) ([]kafka.Message, int64, error) {
+// transaction's abort marker, as in Kafka's CompletedFetch. It returns the messages, the
+// position after everything read and how many batches there were; room is the capacity to
+// start with (the last result's size: results of a partition tend to be alike).
+func readRecords(p *fetchapi.ResponsePartition, cfg Config, pos, end int64, room int) ([]kafka.Message, int64, int, error) {
 	stream, ok := p.RecordSet.Records.(*protocol.RecordStream)
 	if !ok || stream == nil {
-		return nil, pos, nil // no records
+		return nil, pos, 0, nil // no records
 	}
 	aborted := slices.Clone(p.AbortedTransactions)
 	slices.SortFunc(aborted, func(a, b fetchapi.ResponseTransaction) int { return cmp.Compare(a.FirstOffset, b.FirstOffset) })
@@ -41,27 +42,27 @@ func readRecords(p *fetchapi.ResponsePartition, cfg Config, pos, end int64) ([]k
 		}
 	}
 
-	r := reader{cfg: cfg, pos: pos, end: end}
+	r := reader{cfg: cfg, pos: pos, end: end, msgs: make([]kafka.Message, 0, room)}
 	for _, batch := range stream.Records {
 		switch b := batch.(type) {
 		case *protocol.ControlBatch:
 			enter(b.BaseOffset)
 			if err := r.control(b, abortedProducers); err != nil {
-				return nil, 0, err
+				return nil, 0, 0, err
 			}
 		case *protocol.RecordBatch:
 			enter(b.BaseOffset)
 			_, isAborted := abortedProducers[b.ProducerID]
 			if err := r.batch(b, b.Attributes.Transactional() && isAborted); err != nil {
-				return nil, 0, err
+				return nil, 0, 0, err
 			}
 		default: // v0/v1 message sets: no transactions
 			if err := r.batch(b, false); err != nil {
-				return nil, 0, err
+				return nil, 0, 0, err
 			}
 		}
 	}
-	return r.msgs, r.pos, nil
+	return r.msgs, r.pos, len(stream.Records), nil
 }
 
 type reader struct {
@@ -134,9 +135,7 @@ func (r *reader) message(rec *protocol.Record) (kafka.Message, error) {
 			return msg, fmt.Errorf("value: %w", err)
 		}
 	}
-	if len(rec.Headers) > 0 {
-		msg.Headers = slices.Clone(rec.Headers) // the reader reuses its header slices
-	}
+	msg.Headers = rec.Headers // a slice of its own per record (protocol's readFromVersion2)
 	return msg, nil
 }
 

@@ -46,12 +46,14 @@ func DeadLetterWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 }
 
 // consumerMetadataTTL bounds how stale the consumer's view of partition leaders gets: a fetch
-// that failed because a leader moved is retried against the new one within about this long.
-const consumerMetadataTTL = 2 * time.Second
+// that failed because a leader moved is retried against the new one within about this long
+// (half of it on average). kafka-go also uses it as the metadata request's timeout, so it
+// must leave a busy broker room to answer.
+const consumerMetadataTTL = 5 * time.Second
 
 // ConsumerTransport returns the transport for fetching, offset lookups and commits: its
 // metadata covers only the events topic and is refreshed often, so leader changes are
-// followed quickly at the cost of one small request a second.
+// followed within seconds at the cost of one small request every few seconds.
 func ConsumerTransport(c config.Kafka, clientID string) (*kafka.Transport, error) {
 	t, err := Transport(c, clientID)
 	if err != nil {
