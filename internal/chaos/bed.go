@@ -48,6 +48,7 @@ type Bed struct {
 	daemons []*Notifierd
 	expect  map[*Notifierd]bool // processes the bed stopped or killed on purpose
 	started int
+	onClose []func() // run by close, last registered first
 }
 
 func newBed(ctx context.Context, s *suite, sc Scenario, res *Result) (*Bed, error) {
@@ -340,7 +341,8 @@ func (b *Bed) finish(ctx context.Context) {
 	}
 }
 
-// close kills whatever still runs (the simulator, and notifierd after a failure).
+// close kills whatever still runs (the simulator, and notifierd after a failure), then runs
+// what the scenario registered with OnClose.
 func (b *Bed) close() {
 	_ = b.Producer.Close()
 	if b.Sim != nil && b.Sim.Running() {
@@ -349,7 +351,15 @@ func (b *Bed) close() {
 	if killed := b.procs.killAll(); len(killed) > 0 {
 		b.Logf("killed leftover processes: %s", strings.Join(killed, ", "))
 	}
+	for i := len(b.onClose) - 1; i >= 0; i-- {
+		b.onClose[i]()
+	}
 }
+
+// OnClose registers f to run when the scenario's bed is closed, after the books are settled,
+// whether the scenario passed, failed or was interrupted: for what a scenario starts itself
+// and the accounting still reads (a Kafka cluster of its own).
+func (b *Bed) OnClose(f func()) { b.onClose = append(b.onClose, f) }
 
 // committedTotal sums the group's committed offsets (partitions without a commit count 0).
 func (b *Bed) committedTotal(ctx context.Context) (int64, error) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -19,7 +20,8 @@ import (
 // a group's commits. Every call uses a fresh transport and closes it, so nothing survives a
 // broker restart in a bad state, and retries what Kafka calls retriable until ctx ends.
 type kafkaAdmin struct {
-	addr string
+	addr string // host:port, or a comma-separated bootstrap list
+	rf   int    // replication factor of the topics it creates; 0 means 1
 	// readProduced, when set, is what ReadProduced reads through: for a scenario whose events
 	// topic the plain read cannot account for (transactions, records removed by DeleteRecords).
 	readProduced func(ctx context.Context, topic string) ([]Produced, error)
@@ -31,7 +33,7 @@ func (k kafkaAdmin) client() (*kafka.Client, func()) {
 		ClientID:    "notifierd-chaos",
 		MetadataTTL: time.Second,
 	}
-	return &kafka.Client{Addr: kafka.TCP(k.addr), Transport: tr, Timeout: 30 * time.Second}, tr.CloseIdleConnections
+	return &kafka.Client{Addr: kafka.TCP(strings.Split(k.addr, ",")...), Transport: tr, Timeout: 30 * time.Second}, tr.CloseIdleConnections
 }
 
 // CreateTopic creates topic with n partitions and waits until every partition serves.
@@ -39,7 +41,7 @@ func (k kafkaAdmin) CreateTopic(ctx context.Context, topic string, n int) error 
 	c, closeFn := k.client()
 	defer closeFn()
 	err := retry(ctx, func() error {
-		res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: n, ReplicationFactor: 1}}})
+		res, err := c.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: n, ReplicationFactor: max(k.rf, 1)}}})
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +64,7 @@ func defaultDaemonConfig() DaemonConfig {
 // validated here, so a wrong key or value fails the suite before a daemon starts.
 func (c DaemonConfig) yaml() ([]byte, error) {
 	cfg := config.Default()
-	cfg.Kafka.Brokers = []string{c.Brokers}
+	cfg.Kafka.Brokers = strings.Split(c.Brokers, ",") // one address, or a cluster's bootstrap list
 	cfg.Kafka.Topic, cfg.Kafka.Group, cfg.Kafka.DLQTopic = c.Topic, c.Group, c.DLQTopic
 	cfg.Kafka.StartOffset = "earliest"
 	cfg.Kafka.MaxInFlight = c.MaxInFlight

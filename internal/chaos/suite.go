@@ -43,7 +43,7 @@ type Scenario struct {
 
 // Scenarios is the suite, in order.
 func Scenarios() []Scenario {
-	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, txnScenario, retentionScenario, stopScenario, fuzzScenario}
+	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, txnScenario, retentionScenario, stopScenario, clusterScenario, fuzzScenario}
 }
 
 type suite struct {

@@ -139,9 +139,10 @@ type Producer struct {
 	lastErr atomic.Value // string
 }
 
+// newProducer writes to topic through addr (one address, or a comma-separated bootstrap list).
 func newProducer(addr, topic string) *Producer {
 	return &Producer{w: &kafka.Writer{
-		Addr:         kafka.TCP(addr),
+		Addr:         kafka.TCP(strings.Split(addr, ",")...),
 		Topic:        topic,
 		Balancer:     &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll,
