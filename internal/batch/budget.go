@@ -72,3 +72,10 @@ func (b *Budget) Used() (events int, bytes int64) {
 	defer b.mu.Unlock()
 	return b.events, b.bytes
 }
+
+// HasRoom reports whether size more bytes, and one more event, fit now.
+func (b *Budget) HasRoom(size int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return (b.maxEvents <= 0 || b.events < b.maxEvents) && (b.maxBytes <= 0 || b.bytes+int64(size) <= b.maxBytes)
+}

@@ -33,8 +33,10 @@ const (
 	//   - Go's collector lets the heap grow to twice the live data before it collects
 	//     (GOGC=100, set here; see below), and hands freed pages back to the OS lazily, so a
 	//     full 8 MiB buffer plus the garbage of decoding and rendering reads as up to ~20 MiB;
-	//   - the kafka-go readers: per assigned partition a fetch of up to kafka.maxFetchBytes
-	//     (1 MiB) and a queue of up to 100 fetched messages, 12 partitions here;
+	//   - fetched results: per assigned partition one being handed on and, while the buffer
+	//     has room, one fetched ahead, each of at most batch.maxBufferedBytes / (2 × 12
+	//     partitions) here (kafka.maxFetchBytes caps it at larger buffers), so at most the
+	//     buffer's size again, plus the response being decoded;
 	//   - requests in flight while the backlog drains (up to target.maxConcurrency bodies).
 	// 64 MiB covers that with some room at this buffer size; a leak or an unbounded buffer
 	// (the backlog here is 38-130 MiB of message values) goes through it.

@@ -34,6 +34,9 @@ type Pipeline interface {
 	// Release gives back what a settled lease held besides its offset: its share of the
 	// buffer, the buffer metrics, the progress mark.
 	Release(l *lease.Lease, o lease.Outcome)
+	// HasRoom reports whether the buffer could take size more bytes now. A worker fetches
+	// ahead only while it can: a fetched result waiting for room is memory no budget counts.
+	HasRoom(size int) bool
 }
 
 // Config is the consumer's part of the configuration.
@@ -54,7 +57,11 @@ type Config struct {
 	RebalanceTimeout  time.Duration
 	HeartbeatInterval time.Duration
 	RequestTimeout    time.Duration // coordinator requests; kafka-go's 5 s default ends generations on a busy host
-	MaxFetchBytes     int
+	MaxFetchBytes     int           // the most one fetch of one partition asks for
+	// FetchMemory bounds the fetched results a member holds across its partitions (a result
+	// being handed on and one fetched ahead, per partition): a fetch asks for at most
+	// FetchMemory / (2 × assigned partitions), within minFetchBytes and MaxFetchBytes.
+	FetchMemory int64
 }
 
 // Consumer runs the group membership.
@@ -187,6 +194,20 @@ func (c *Consumer) leave(group *kafka.ConsumerGroup, base context.Context) error
 	return nil
 }
 
+// minFetchBytes is the least a fetch asks for, however many partitions share FetchMemory. A
+// record larger than what a fetch asks for still comes whole (Kafka returns the first batch
+// regardless), so this bounds round trips, not what can be read.
+const minFetchBytes = 64 << 10
+
+// fetchBytes is what one fetch asks for when partitions share FetchMemory.
+func (c *Consumer) fetchBytes(partitions int) int {
+	n := c.cfg.MaxFetchBytes
+	if c.cfg.FetchMemory > 0 && partitions > 0 {
+		n = int(min(int64(n), c.cfg.FetchMemory/int64(2*partitions)))
+	}
+	return max(n, min(minFetchBytes, c.cfg.MaxFetchBytes))
+}
+
 // start runs fn in gen, counted in c.running so that leave knows when nothing of ours is left.
 func (c *Consumer) start(gen *kafka.Generation, fn func(ctx context.Context)) {
 	c.running.Add(1)
@@ -216,8 +237,9 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 			committer.last[a.ID] = a.Offset
 		}
 	}
+	fetchBytes := c.fetchBytes(len(assigned))
 	for _, a := range assigned {
-		w := &worker{c: c, partition: a.ID, start: a.Offset, tracker: trackers[a.ID], committer: committer}
+		w := &worker{c: c, partition: a.ID, start: a.Offset, tracker: trackers[a.ID], committer: committer, fetchBytes: fetchBytes}
 		c.start(gen, func(ctx context.Context) { w.run(ctx, base) })
 	}
 	c.start(gen, func(ctx context.Context) { committer.loop(ctx, trackers, c.cfg.CommitInterval) })

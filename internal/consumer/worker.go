@@ -26,6 +26,9 @@ type worker struct {
 	start     int64
 	tracker   *offsets.Tracker
 	committer *committer
+	// fetchBytes is what one fetch asks for: kafka.maxFetchBytes, or less when many
+	// partitions share the fetch memory.
+	fetchBytes int
 }
 
 // run fetches until the generation ends, then drains: flush, wait for in-flight work up to
@@ -36,7 +39,7 @@ func (w *worker) run(genCtx, base context.Context) {
 		Topic:     w.c.cfg.Topic,
 		Partition: w.partition,
 		Isolation: w.c.cfg.Isolation,
-		MaxBytes:  w.c.cfg.MaxFetchBytes,
+		MaxBytes:  w.fetchBytes,
 		MaxWait:   250 * time.Millisecond,
 		Timeout:   w.c.cfg.RequestTimeout,
 	}, w.start)
@@ -47,14 +50,17 @@ func (w *worker) run(genCtx, base context.Context) {
 	w.drain(base, unhandled, log)
 }
 
-// consume hands fetched messages to the handler until ctx ends, with the next fetch already
-// under way while they are handled. It returns the offset of a message fetched but not taken
-// by the handler, or -1.
+// consume hands fetched messages to the handler until ctx ends. While the buffer has room,
+// the next fetch is under way as soon as a result arrives; once it has none, the next fetch
+// waits until the result is handed on, so a backpressured partition holds one result, not
+// two. It returns the offset of a message fetched but not taken by the handler, or -1.
 func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64 {
 	fetchCtx, stop := context.WithCancel(ctx)
-	results := make(chan fetch.Result, 1)
+	results := make(chan fetch.Result)
+	want := make(chan struct{}, 1) // one fetch asked for at a time
+	want <- struct{}{}
 	var prefetching sync.WaitGroup
-	prefetching.Go(func() { w.prefetch(fetchCtx, src, results, log) })
+	prefetching.Go(func() { w.prefetch(fetchCtx, src, want, results, log) })
 	// The partition is going: no more prefetching while its work drains.
 	defer prefetching.Wait()
 	defer stop()
@@ -63,6 +69,10 @@ func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64
 	for res := range results {
 		if ctx.Err() != nil {
 			return -1
+		}
+		ahead := w.c.pipe.HasRoom(w.fetchBytes)
+		if ahead {
+			want <- struct{}{}
 		}
 		if res.Gap != nil && !w.gap(ctx, *res.Gap, log) {
 			return -1
@@ -78,52 +88,68 @@ func (w *worker) consume(ctx context.Context, src source, log *zap.Logger) int64
 			}
 		}
 		w.tracker.Skip(res.Next) // markers and aborted records after the last message
+		if !ahead {
+			want <- struct{}{}
+		}
 	}
 	return -1
 }
 
-// prefetch fetches into out until ctx ends, then closes it. A failing fetch (a leader moving,
-// a broker going away) is retried with backoff; the transport's metadata names the new leader.
-// A failure that lasts is logged again every failingReport.
-func (w *worker) prefetch(ctx context.Context, src source, out chan<- fetch.Result, log *zap.Logger) {
+// prefetch makes one fetch for each token on want and sends its result to out, until ctx
+// ends; then it closes out.
+func (w *worker) prefetch(ctx context.Context, src source, want <-chan struct{}, out chan<- fetch.Result, log *zap.Logger) {
 	defer close(out)
-	var failing, reported time.Time // when the current run of failures began, was last logged
-	failures := 0
-	delay := 100 * time.Millisecond
 	for {
-		res, err := src.Fetch(ctx)
-		if ctx.Err() != nil {
+		select {
+		case <-want:
+		case <-ctx.Done():
 			return
 		}
-		if err != nil {
-			failures++
-			switch {
-			case failures == 1:
-				failing, reported = time.Now(), time.Now()
-				log.Warn("fetch failed; retrying", zap.Error(err))
-			case time.Since(reported) >= failingReport:
-				reported = time.Now()
-				log.Warn("fetch still failing; the partition does not move", zap.Int("failures", failures), zap.Duration("for", time.Since(failing)), zap.Error(err))
-			default:
-				log.Debug("fetch failed again", zap.Int("failures", failures), zap.Error(err))
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, 2*time.Second)
-			continue
-		}
-		if failures > 0 {
-			log.Info("fetching resumed", zap.Int("failures", failures), zap.Duration("after", time.Since(failing)))
-			failures, delay = 0, 100*time.Millisecond
+		res, ok := w.fetchRetrying(ctx, src, log)
+		if !ok {
+			return
 		}
 		select {
 		case out <- res:
 		case <-ctx.Done():
 			return
 		}
+	}
+}
+
+// fetchRetrying fetches until a fetch succeeds or ctx ends. A failing fetch (a leader moving,
+// a broker going away) is retried with backoff; the transport's metadata names the new
+// leader. A failure that lasts is logged again every failingReport.
+func (w *worker) fetchRetrying(ctx context.Context, src source, log *zap.Logger) (fetch.Result, bool) {
+	var failing, reported time.Time // when this run of failures began, was last logged
+	delay := 100 * time.Millisecond
+	for failures := 0; ; failures++ {
+		res, err := src.Fetch(ctx)
+		if ctx.Err() != nil {
+			return fetch.Result{}, false
+		}
+		if err == nil {
+			if failures > 0 {
+				log.Info("fetching resumed", zap.Int("failures", failures), zap.Duration("after", time.Since(failing)))
+			}
+			return res, true
+		}
+		switch {
+		case failures == 0:
+			failing, reported = time.Now(), time.Now()
+			log.Warn("fetch failed; retrying", zap.Error(err))
+		case time.Since(reported) >= failingReport:
+			reported = time.Now()
+			log.Warn("fetch still failing; the partition does not move", zap.Int("failures", failures+1), zap.Duration("for", time.Since(failing)), zap.Error(err))
+		default:
+			log.Debug("fetch failed again", zap.Int("failures", failures+1), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return fetch.Result{}, false
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 2*time.Second)
 	}
 }
 

@@ -22,9 +22,11 @@ import (
 
 // fetches is a fake partition: each call answers with the next step, then blocks until ctx ends.
 type fetches struct {
-	mu    sync.Mutex
-	steps []step
-	calls int
+	mu     sync.Mutex
+	steps  []step
+	calls  int
+	called chan int    // when set, receives the count of every call
+	onCall func(n int) // when set, runs at every call, in the fetching goroutine
 }
 
 type step struct {
@@ -35,6 +37,12 @@ type step struct {
 func (f *fetches) Fetch(ctx context.Context) (fetch.Result, error) {
 	f.mu.Lock()
 	f.calls++
+	if f.onCall != nil {
+		f.onCall(f.calls)
+	}
+	if f.called != nil {
+		f.called <- f.calls
+	}
 	if len(f.steps) > 0 {
 		s := f.steps[0]
 		f.steps = f.steps[1:]
@@ -58,12 +66,14 @@ func msgs(offsets ...int64) []kafka.Message {
 type pipeline struct {
 	handle   func(msg kafka.Message, l *lease.Lease) error
 	released []lease.Outcome
+	full     bool // the buffer has no room: fetching ahead stops
 }
 
 func (p *pipeline) Handle(_ context.Context, msg kafka.Message, l *lease.Lease) error {
 	return p.handle(msg, l)
 }
 func (p *pipeline) Flush(int)                               {}
+func (p *pipeline) HasRoom(int) bool                        { return !p.full }
 func (p *pipeline) Release(_ *lease.Lease, o lease.Outcome) { p.released = append(p.released, o) }
 
 // testWorker consumes partition 0 from start; handle gets every message.
@@ -230,5 +240,77 @@ func TestASettledLeaseReleasesItsOffsetAndBuffer(t *testing.T) {
 	tw.tracker.Abandon()
 	if !leases[0].Stale() {
 		t.Error("not stale once the partition was given up")
+	}
+}
+
+func TestFetchingAheadStopsWhenTheBufferIsFull(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		src := &fetches{called: make(chan int, 10), steps: []step{
+			{res: fetch.Result{Messages: msgs(0, 1), Next: 2, End: 4}},
+			{res: fetch.Result{Messages: msgs(2, 3), Next: 4, End: 4}},
+		}}
+		entered, release := make(chan struct{}), make(chan struct{})
+		var handedOn atomic.Int64
+		tw := newTestWorker(0, func(msg kafka.Message, l *lease.Lease) error {
+			if msg.Offset == 0 {
+				close(entered)
+				<-release // the buffer's budget, holding the first message
+			}
+			l.Settle(lease.Acknowledged)
+			handedOn.Add(1)
+			return nil
+		})
+		var atSecondFetch atomic.Int64
+		src.onCall = func(n int) {
+			if n == 2 {
+				atSecondFetch.Store(handedOn.Load())
+			}
+		}
+		tw.pipe.full = full
+		done := make(chan int64, 1)
+		go func() { done <- tw.consumeUntil(t, src, 4) }()
+		<-entered
+		if n := <-src.called; n != 1 {
+			t.Fatalf("call %d first", n)
+		}
+		if full {
+			// A fetch that should not happen has no signal: give a wrong one time to show.
+			select {
+			case n := <-src.called:
+				t.Errorf("buffer full: fetch %d made while the first result waits for room", n)
+			case <-time.After(200 * time.Millisecond):
+			}
+		} else if n := <-src.called; n != 2 {
+			t.Errorf("buffer with room: call %d, want the second fetch under way while the first result is handled", n)
+		}
+		close(release)
+		<-done
+		if !slices.Equal(tw.handled, []int64{0, 1, 2, 3}) {
+			t.Errorf("full %v: handled %v, want 0-3", full, tw.handled)
+		}
+		if full && atSecondFetch.Load() != 2 {
+			t.Errorf("buffer full: the second fetch came after %d of the first result's 2 messages were handed on, want both", atSecondFetch.Load())
+		}
+	}
+}
+
+func TestFetchSizeSharesTheFetchMemory(t *testing.T) {
+	tests := []struct {
+		maxFetch   int
+		memory     int64
+		partitions int
+		want       int
+	}{
+		{1 << 20, 256 << 20, 12, 1 << 20},   // production defaults: the cap
+		{1 << 20, 8 << 20, 12, 349525},      // a small buffer: 8 MiB over 24 results
+		{1 << 20, 8 << 20, 1000, 64 << 10},  // never below the floor
+		{32 << 10, 8 << 20, 1000, 32 << 10}, // nor above a cap set below the floor
+		{1 << 20, 0, 12, 1 << 20},           // no bound
+	}
+	for _, tt := range tests {
+		c := &Consumer{cfg: Config{MaxFetchBytes: tt.maxFetch, FetchMemory: tt.memory}}
+		if got := c.fetchBytes(tt.partitions); got != tt.want {
+			t.Errorf("max %d, memory %d, %d partitions: %d bytes per fetch, want %d", tt.maxFetch, tt.memory, tt.partitions, got, tt.want)
+		}
 	}
 }

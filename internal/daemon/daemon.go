@@ -132,6 +132,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
 		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
+		FetchMemory:       cfg.Batch.MaxBufferedBytes, // fetched results never outweigh the buffer
 	}, d.intake, d.metrics, log)
 	return d, nil
 }

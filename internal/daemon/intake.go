@@ -61,6 +61,9 @@ func (in *intake) Handle(ctx context.Context, msg kafka.Message, l *lease.Lease)
 // Flush hands on a partition's open batches now.
 func (in *intake) Flush(partition int) { in.batcher.FlushPartition(partition) }
 
+// HasRoom reports whether the buffer budget has size bytes free.
+func (in *intake) HasRoom(size int) bool { return in.budget.HasRoom(size) }
+
 // Release gives back a settled event's buffer share and records the progress.
 func (in *intake) Release(l *lease.Lease, _ lease.Outcome) {
 	if size := l.Size(); size > 0 {
