@@ -314,3 +314,27 @@ func TestFetchSizeSharesTheFetchMemory(t *testing.T) {
 		}
 	}
 }
+
+func TestDrainThatTimesOutCommitsWhatIsDoneAndGivesUpTheRest(t *testing.T) {
+	var committed []map[int]int64
+	tw := newTestWorker(3, acknowledge)
+	tw.c.cfg.DrainTimeout = 50 * time.Millisecond // work in flight outlasts it
+	tw.committer.commitOffsets = func(_ context.Context, o map[int]int64) error {
+		committed = append(committed, o)
+		return nil
+	}
+	for _, o := range []int64{3, 4, 5} {
+		if err := tw.tracker.Begin(context.Background(), o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.tracker.Done(3)
+	tw.tracker.Done(5) // 4 is still with Target when the deadline comes
+	tw.drain(context.Background(), -1, zap.NewNop())
+	if len(committed) != 1 || committed[0][0] != 4 {
+		t.Errorf("commits %v, want one at 4: below the work still in flight", committed)
+	}
+	if !tw.tracker.Abandoned() || tw.tracker.Pending() != 2 {
+		t.Errorf("abandoned %v with %d pending, want the partition given up with 4 and 5 left to the next owner", tw.tracker.Abandoned(), tw.tracker.Pending())
+	}
+}
