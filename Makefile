@@ -75,7 +75,7 @@ bench:
 # (controller 19093, KAFKA_HOME_DIR .cache/chaos/kafka; started, and stopped and wiped afterwards,
 # unless it was already running), so its broker restarts never touch make test's broker.
 #   make chaos        the full suite (about 12 minutes); writes docs/RELIABILITY.md
-#   make chaos-short  the CI version (under 4 minutes on 2 cores); report in .cache/chaos/
+#   make chaos-short  the CI version (about 4-5 minutes on 2 cores); report in .cache/chaos/
 # Both exit non-zero if any event was lost or any check failed.
 .PHONY: chaos chaos-short
 chaos:
