@@ -12,6 +12,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/fetch"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // partitionReader reads one partition from an offset: kafka.Reader, or notifierd's fetcher.
@@ -120,7 +121,7 @@ func (b *Bench) bareConsume(ctx context.Context, group, name string, read partit
 	if err != nil {
 		return nil, err
 	}
-	start, cpu0 := time.Now(), SelfCPU()
+	start, cpu0 := time.Now(), testbed.SelfCPU()
 	var (
 		count    atomic.Int64
 		wg       sync.WaitGroup
@@ -172,7 +173,7 @@ func (b *Bench) bareConsume(ctx context.Context, group, name string, read partit
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	elapsed, cpu := time.Since(start), SelfCPU()-cpu0
+	elapsed, cpu := time.Since(start), testbed.SelfCPU()-cpu0
 	if len(failures) > 0 {
 		return nil, fmt.Errorf("bare kafka-go loop, %s: %v", name, failures[0])
 	}

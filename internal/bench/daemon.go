@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // BuildDaemon builds the real notifierd binary into out.
@@ -189,28 +190,19 @@ func (d *Daemon) Exited() bool {
 
 // CPU is the process's user and system CPU time so far.
 func (d *Daemon) CPU() (user, sys time.Duration) {
-	u, s, _ := ProcCPU(d.Pid)
+	u, s, _ := testbed.ProcCPU(d.Pid)
 	return u, s
 }
 
 // Mem is the process's RSS and peak RSS in bytes.
 func (d *Daemon) Mem() (rss, hwm int64) {
-	r, h, _ := ProcMem(d.Pid)
-	return r, h
+	m, _ := testbed.ProcMem(d.Pid)
+	return m.RSS, m.HWM
 }
 
-// Metrics scrapes /metrics.
-func (d *Daemon) Metrics() (map[string]float64, error) {
-	res, err := httpClient.Get("http://" + d.Admin + "/metrics")
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	return ParseMetrics(string(b)), nil
+// Metrics scrapes /metrics: one value per series.
+func (d *Daemon) Metrics(ctx context.Context) (testbed.Series, error) {
+	return testbed.Scrape(ctx, httpClient, d.Admin)
 }
 
 // Stop sends SIGTERM (a graceful stop) and waits up to grace, then kills the process.

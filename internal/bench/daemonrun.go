@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // daemonRun is one notifierd process against one topic and a fresh simulator.
@@ -27,7 +29,7 @@ func (b *Bench) brokerCPU() time.Duration {
 	if b.opt.BrokerPID == 0 {
 		return 0
 	}
-	u, s, err := ProcCPU(b.opt.BrokerPID)
+	u, s, err := testbed.ProcCPU(b.opt.BrokerPID)
 	if err != nil {
 		return 0
 	}
@@ -76,9 +78,9 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	}
 	start := time.Now()
 	u0, s0 := d.CPU()
-	bench0, broker0 := SelfCPU(), b.brokerCPU()
-	busy0, total0 := MachineCPU()
-	m0, _ := d.Metrics()
+	bench0, broker0 := testbed.SelfCPU(), b.brokerCPU()
+	busy0, total0 := testbed.MachineCPU()
+	m0, _ := d.Metrics(ctx)
 	profiled := make(chan error, 1)
 	profilePath := filepath.Join(b.dir, r.name, "cpu.pprof")
 	if r.profile {
@@ -97,10 +99,10 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		return nil, ctx.Err()
 	}
 	u1, s1 := d.CPU()
-	bench1, broker1 := SelfCPU(), b.brokerCPU()
-	busy1, total1 := MachineCPU()
+	bench1, broker1 := testbed.SelfCPU(), b.brokerCPU()
+	busy1, total1 := testbed.MachineCPU()
 	_, hwm := d.Mem()
-	metrics, err := d.Metrics()
+	metrics, err := d.Metrics(ctx)
 	if err != nil {
 		b.note("%s: scraping /metrics: %v", r.name, err)
 	}
@@ -129,7 +131,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		Events: want, Acked: st.Unique, Complete: complete, Elapsed: end.Sub(start),
 		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, MemoryLimit: int64(metrics["go_gc_gomemlimit_bytes"]), GCPercent: int(metrics["go_gc_gogc_percent"]), Requests: st.Requests, Dups: st.Duplicates,
 		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat), ToSim: SummarizeLatencies(toSim),
-		Batches:    metricsByLabel(metrics, "notifierd_batches_total"),
+		Batches:    metrics.ByLabel("notifierd_batches_total"),
 		GCCycles:   metrics["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"],
 		AllocBytes: metrics["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"],
 		Mallocs:    metrics["go_memstats_mallocs_total"] - m0["go_memstats_mallocs_total"],

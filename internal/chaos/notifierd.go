@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // DaemonConfig is the part of notifierd's configuration the scenarios vary; render writes
@@ -92,7 +91,7 @@ type Notifierd struct {
 	Admin string // host:port of /metrics, /readyz, once known
 
 	mu   sync.Mutex
-	peak Memory // highest VmHWM/VmRSS seen
+	peak testbed.Memory // highest VmHWM/VmRSS seen
 	stop chan struct{}
 	http *http.Client
 }
@@ -114,17 +113,12 @@ func startNotifierd(ps *procSet, bin, name, cfgPath, logPath string, env []strin
 func (n *Notifierd) sample() {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
-	path := "/proc/" + strconv.Itoa(n.PID()) + "/status"
 	for {
-		if f, err := os.Open(path); err == nil {
-			m, err := parseStatus(f)
-			_ = f.Close()
-			if err == nil {
-				n.mu.Lock()
-				n.peak.HWM = max(n.peak.HWM, m.HWM)
-				n.peak.RSS = max(n.peak.RSS, m.RSS)
-				n.mu.Unlock()
-			}
+		if m, err := testbed.ProcMem(n.PID()); err == nil {
+			n.mu.Lock()
+			n.peak.HWM = max(n.peak.HWM, m.HWM)
+			n.peak.RSS = max(n.peak.RSS, m.RSS)
+			n.mu.Unlock()
 		}
 		select {
 		case <-n.Done():
@@ -177,16 +171,14 @@ func (n *Notifierd) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Metrics scrapes /metrics.
-func (n *Notifierd) Metrics(ctx context.Context) (Metrics, error) {
+// Metrics scrapes /metrics, summed over labels per metric name.
+func (n *Notifierd) Metrics(ctx context.Context) (testbed.Metrics, error) {
 	if n.Admin == "" {
 		return nil, fmt.Errorf("%s: admin address not known yet", n.Name)
 	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Admin+"/metrics", nil)
-	resp, err := n.http.Do(req)
+	s, err := testbed.Scrape(ctx, n.http, n.Admin)
 	if err != nil {
-		return nil, err
+		return nil, err // Scrape names the endpoint; the callers name the process
 	}
-	defer resp.Body.Close()
-	return parseMetrics(resp.Body)
+	return s.Sum(), nil
 }

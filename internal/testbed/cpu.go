@@ -1,7 +1,6 @@
-package bench
+package testbed
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"strconv"
@@ -18,7 +17,7 @@ const userHZ = 100
 func ProcCPU(pid int) (user, sys time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("cpu time of pid %d: %w", pid, err)
 	}
 	return parseStat(string(b))
 }
@@ -41,36 +40,6 @@ func parseStat(s string) (user, sys time.Duration, err error) {
 	}
 	tick := time.Second / userHZ
 	return time.Duration(ut) * tick, time.Duration(st) * tick, nil
-}
-
-// ProcMem returns a process's resident set size and its peak (VmRSS, VmHWM) in bytes.
-func ProcMem(pid int) (rss, hwm int64, err error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	m := parseStatus(bufio.NewScanner(f))
-	return m["VmRSS"], m["VmHWM"], nil
-}
-
-// parseStatus reads the "Name:  N kB" lines of /proc/PID/status into bytes.
-func parseStatus(sc *bufio.Scanner) map[string]int64 {
-	out := map[string]int64{}
-	for sc.Scan() {
-		name, rest, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		f := strings.Fields(rest)
-		if len(f) != 2 || f[1] != "kB" {
-			continue
-		}
-		if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-			out[name] = n << 10
-		}
-	}
-	return out
 }
 
 // MachineCPU returns the busy and total CPU time of the whole machine, all cores, from the
@@ -103,48 +72,11 @@ func parseMachineStat(line string) (busy, total int64) {
 	return total - idle, total
 }
 
-// SelfCPU is the bench process's own user+system CPU time.
+// SelfCPU is the calling process's own user+system CPU time.
 func SelfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// ParseMetrics reads the Prometheus text format into "name{labels}" -> value, skipping
-// comments. Histogram buckets are kept like any other series.
-func ParseMetrics(text string) map[string]float64 {
-	out := map[string]float64{}
-	for line := range strings.Lines(text) {
-		line = strings.TrimSpace(line)
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
-}
-
-// metricsByLabel collects the series of one metric by the value of its only label:
-// notifierd_batches_total{trigger="full"} 12 -> "full": 12.
-func metricsByLabel(m map[string]float64, name string) map[string]float64 {
-	out := map[string]float64{}
-	for k, v := range m {
-		rest, ok := strings.CutPrefix(k, name+"{")
-		if !ok {
-			continue
-		}
-		_, val, ok := strings.Cut(strings.TrimSuffix(rest, "}"), "=")
-		if ok {
-			out[strings.Trim(val, `"`)] = v
-		}
-	}
-	return out
 }

@@ -1,9 +1,7 @@
-package bench
+package testbed
 
 import (
-	"bufio"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -30,38 +28,9 @@ func TestProcOfSelf(t *testing.T) {
 	if _, _, err := ProcCPU(os.Getpid()); err != nil {
 		t.Fatal(err)
 	}
-	rss, hwm, err := ProcMem(os.Getpid())
-	if err != nil || rss <= 0 || hwm < rss {
-		t.Errorf("ProcMem = %d, %d, %v", rss, hwm, err)
-	}
-}
-
-func TestParseStatus(t *testing.T) {
-	in := "Name:\tnotifierd\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\nThreads:\t9\n"
-	m := parseStatus(bufio.NewScanner(strings.NewReader(in)))
-	if m["VmHWM"] != 200<<20 || m["VmRSS"] != 100<<20 {
-		t.Errorf("got %v", m)
-	}
-	if _, ok := m["Threads"]; ok {
-		t.Error("a line without kB was read")
-	}
-}
-
-func TestParseMetrics(t *testing.T) {
-	in := `# HELP notifierd_batches_total Batches closed.
-# TYPE notifierd_batches_total counter
-notifierd_batches_total{trigger="full"} 12
-notifierd_batches_total{trigger="linger"} 3.5e+06
-notifierd_buffered_events 42
-go_gc_duration_seconds_count 7
-`
-	m := ParseMetrics(in)
-	if m["notifierd_buffered_events"] != 42 || m["go_gc_duration_seconds_count"] != 7 {
-		t.Errorf("got %v", m)
-	}
-	by := metricsByLabel(m, "notifierd_batches_total")
-	if len(by) != 2 || by["full"] != 12 || by["linger"] != 3.5e6 {
-		t.Errorf("by label: got %v", by)
+	m, err := ProcMem(os.Getpid())
+	if err != nil || m.RSS <= 0 || m.HWM < m.RSS {
+		t.Errorf("ProcMem = %+v, %v", m, err)
 	}
 }
 
