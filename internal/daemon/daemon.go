@@ -65,7 +65,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	transport, err := kafkaconn.Transport(cfg.Kafka, "notifierd")
+	transport, err := kafkaconn.DeadLetterTransport(cfg.Kafka, "notifierd")
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,9 @@ func NewWriter(produce Produce, m *metrics.Metrics, log *zap.Logger) *Writer {
 	return &Writer{
 		produce: produce,
 		in:      make(chan Entry, 1024),
-		policy:  retry.Policy{Initial: 100 * time.Millisecond, Max: 10 * time.Second, Multiplier: 2},
+		// At most 2 s between attempts: a partition's leader that moved is found again within
+		// seconds (the transport's metadata refresh), and every commit waits on these writes.
+		policy:  retry.Policy{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2},
 		metrics: m,
 		log:     log,
 	}

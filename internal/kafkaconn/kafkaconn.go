@@ -36,6 +36,17 @@ func Transport(c config.Kafka, clientID string) (*kafka.Transport, error) {
 	return &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second}, nil
 }
 
+// DeadLetterTransport returns the dead-letter writer's transport: its metadata is refreshed
+// as often as the consumer's, so writes follow a partition leader that moved within seconds.
+func DeadLetterTransport(c config.Kafka, clientID string) (*kafka.Transport, error) {
+	t, err := Transport(c, clientID)
+	if err != nil {
+		return nil, err
+	}
+	t.MetadataTTL = consumerMetadataTTL
+	return t, nil
+}
+
 // DeadLetterWriter returns the dead-letter topic's writer: the producers' writer (murmur2 of
 // the key, every in-sync replica acknowledging), so a session's dead letters land together,
 // partitioned as producers partition the events topic; it creates the topic if missing.
