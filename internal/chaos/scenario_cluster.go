@@ -463,25 +463,15 @@ func pollCommits(ctx context.Context, b *Bed) []commitSample {
 // waitLagZero waits until the group's committed offsets equal the end offsets on every
 // partition, with the members still running: the drain commits everything.
 func waitLagZero(ctx context.Context, b *Bed) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		committed, err1 := b.Kafka.Committed(ctx, b.Group, b.Topic)
-		end, err2 := b.Kafka.EndOffsets(ctx, b.Topic)
-		if err := errors.Join(err1, err2); err != nil {
-			return err
-		}
-		gaps := CommitGaps(committed, end)
-		if len(gaps) == 0 {
-			b.Result.Note("lag 0 after the drain: with both members still running, the committed offsets reached the end offsets of all %d partitions", len(end))
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("lag not 0 30 s after every event settled (members still running): %s", strings.Join(gaps, "; "))
-		}
-		if err := sleep(ctx, 250*time.Millisecond); err != nil {
-			return err
-		}
+	committed, end, err := b.awaitCaughtUp(ctx, 30*time.Second)
+	if err != nil {
+		return err
 	}
+	if gaps := CommitGaps(committed, end); len(gaps) > 0 {
+		return fmt.Errorf("lag not 0 30 s after every event settled (members still running): %s", strings.Join(gaps, "; "))
+	}
+	b.Result.Note("lag 0 after the drain: with both members still running, the committed offsets reached the end offsets of all %d partitions", len(end))
+	return nil
 }
 
 // judgeCluster reads the run back and checks and reports each fault.

@@ -5,22 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/notifierd/notifierd/internal/kafkaread"
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Scenario: a retention gap. notifierd runs, delivers and commits, and stops gracefully; more
@@ -172,11 +168,14 @@ func runRetention(ctx context.Context, b *Bed) error {
 	}
 
 	// The metric, partition by partition.
-	fams, err := scrapeFamilies(ctx, n2)
+	if err := n2.WaitAdmin(ctx); err != nil {
+		return err
+	}
+	fams, err := testbed.ScrapeFamilies(ctx, n2.http, n2.Admin)
 	if err != nil {
 		return fmt.Errorf("scraping %s: %w", n2.Name, err)
 	}
-	skipped, err := seriesByPartition(fams, "notifierd_offsets_skipped_total", b.Topic, "reason", "out_of_range")
+	skipped, err := fams.ByPartition("notifierd_offsets_skipped_total", b.Topic, "reason", "out_of_range")
 	if err != nil {
 		b.Result.Fail("%s: %v", n2.Name, err)
 	} else {
@@ -362,53 +361,6 @@ func retentionWarnings(path string) (map[int][]skipWarning, error) {
 		out[int(p)] = append(out[int(p)], skipWarning{committed: num("committed"), logStart: num("logStart"), skipped: num("skipped")})
 	}
 	return out, sc.Err()
-}
-
-// scrapeFamilies reads n's /metrics with its labels.
-func scrapeFamilies(ctx context.Context, n *Notifierd) (map[string]*dto.MetricFamily, error) {
-	if err := n.WaitAdmin(ctx); err != nil {
-		return nil, err
-	}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Admin+"/metrics", nil)
-	resp, err := n.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(resp.Body)
-}
-
-// seriesByPartition is metric name's value for topic by partition, over the series whose
-// labels include the given name-value pairs. Every series must carry the topic, partition
-// and those labels.
-func seriesByPartition(fams map[string]*dto.MetricFamily, name, topic string, labels ...string) (map[int]float64, error) {
-	fam, ok := fams[name]
-	if !ok {
-		return nil, fmt.Errorf("no %s in /metrics", name)
-	}
-	out := map[int]float64{}
-	for _, m := range fam.GetMetric() {
-		got := map[string]string{}
-		for _, l := range m.GetLabel() {
-			got[l.GetName()] = l.GetValue()
-		}
-		p, err := strconv.Atoi(got["partition"])
-		if err != nil || got["topic"] == "" {
-			return nil, fmt.Errorf("%s series %v lacks a topic or partition label", name, got)
-		}
-		match := got["topic"] == topic
-		for i := 0; i+1 < len(labels); i += 2 {
-			if _, ok := got[labels[i]]; !ok {
-				return nil, fmt.Errorf("%s series %v lacks the %s label", name, got, labels[i])
-			}
-			match = match && got[labels[i]] == labels[i+1]
-		}
-		if match {
-			out[p] += m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue()
-		}
-	}
-	return out, nil
 }
 
 // awaitCaughtUp waits up to within until the group's committed offset equals the end offset

@@ -60,11 +60,11 @@ func clientCommit(rt kafka.RoundTripper, addr net.Addr, group, topic string, gen
 	}
 }
 
-// commitFinal gives up on a failed commit only when the generation is over for the
-// coordinator: retrying cannot mend that. Anything else (the coordinator moving, loading,
+// generationOver reports that a commit failed because the coordinator no longer knows this
+// member's generation: retrying cannot mend that. Anything else (the coordinator moving, loading,
 // not yet known to this member's metadata, a timeout, the network) may pass, so the last
 // commit of a released partition is sent again until its deadline.
-func commitFinal(err error) bool {
+func generationOver(err error) bool {
 	return errors.Is(err, kafka.IllegalGeneration) || errors.Is(err, kafka.UnknownMemberId) ||
 		errors.Is(err, kafka.FencedInstanceID) || errors.Is(err, kafka.RebalanceInProgress)
 }
@@ -146,7 +146,7 @@ func (cm *committer) commitLast(ctx context.Context, p int, t *offsets.Tracker) 
 	delay := 100 * time.Millisecond
 	for {
 		err := cm.commit(ctx, map[int]*offsets.Tracker{p: t})
-		if err == nil || commitFinal(err) || ctx.Err() != nil {
+		if err == nil || generationOver(err) || ctx.Err() != nil {
 			return err
 		}
 		select {

@@ -43,30 +43,7 @@ func (s *topicState) set(err error) bool {
 // partitions allowing auto-creation, and a broker with auto.create.topics.enable (Kafka's
 // default) then makes it with the broker's default partition count.
 func (c *Consumer) waitForTopic(ctx context.Context) bool {
-	ticker := time.NewTicker(consumerTopicPoll)
-	defer ticker.Stop()
-	for {
-		n, err := c.partitions(ctx)
-		if ctx.Err() != nil {
-			return false
-		}
-		if err == nil {
-			if c.topic.set(nil) {
-				c.log.Info("topic has partitions", zap.String("topic", c.cfg.Topic), zap.Int("partitions", n))
-			}
-			return true
-		}
-		if !errors.Is(err, errNoTopic) {
-			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
-		} else if c.topic.set(err) {
-			c.log.Warn("nothing to consume; waiting for the topic's partitions before joining the group", zap.String("topic", c.cfg.Topic), zap.Error(err))
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-ticker.C:
-		}
-	}
+	return c.pollTopic(ctx, consumerTopicPoll, func(n int) bool { return n > 0 })
 }
 
 // consumerTopicPoll is how often a member waiting for its topic looks again, in the
@@ -75,19 +52,40 @@ const consumerTopicPoll = 2 * time.Second
 
 // watchPartitions runs in every generation. A topic that is missing or has no partitions is
 // reported once (log and /readyz) instead of being consumed silently as nothing; when the
-// number of partitions changes (the topic created, partitions added) it ends the generation,
-// so the group rebalances and the new partitions are assigned.
+// number of partitions changes (partitions added, the topic recreated) it ends the
+// generation, so the group rebalances and the partitions are assigned. A topic gone (0) is
+// reported, not rejoined for: kafka-go's group leader would create it again, with the
+// broker's defaults, while reading its partitions.
 func (c *Consumer) watchPartitions(ctx context.Context) {
 	seen := -1
-	ticker := time.NewTicker(partitionWatchInterval)
+	c.pollTopic(ctx, partitionWatchInterval, func(n int) bool {
+		if seen >= 0 && n > 0 && n != seen {
+			c.log.Info("the topic's partitions changed; rejoining the group to have them assigned",
+				zap.String("topic", c.cfg.Topic), zap.Int("before", seen), zap.Int("now", n))
+			return true
+		}
+		if n > 0 {
+			seen = n
+		}
+		return false
+	})
+}
+
+// pollTopic reads the topic's partition count every interval and records what it says for
+// /readyz, logging each change once, until done(count) holds (it returns true) or ctx ends
+// (false). Counts the metadata could not give are skipped.
+func (c *Consumer) pollTopic(ctx context.Context, interval time.Duration, done func(partitions int) bool) bool {
+	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
 		n, err := c.partitions(ctx)
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		switch {
-		case err == nil || errors.Is(err, errNoTopic):
+		case err != nil && !errors.Is(err, errNoTopic):
+			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
+		default:
 			if c.topic.set(err) {
 				if err != nil {
 					c.log.Warn("nothing to consume; waiting for the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
@@ -95,22 +93,13 @@ func (c *Consumer) watchPartitions(ctx context.Context) {
 					c.log.Info("topic has partitions", zap.String("topic", c.cfg.Topic), zap.Int("partitions", n))
 				}
 			}
-			// A topic gone (n is 0) is reported, not rejoined for: kafka-go's group leader would
-			// create it again, with the broker's defaults, while reading its partitions.
-			if seen >= 0 && n > 0 && n != seen {
-				c.log.Info("the topic's partitions changed; rejoining the group to have them assigned",
-					zap.String("topic", c.cfg.Topic), zap.Int("before", seen), zap.Int("now", n))
-				return
+			if done(n) {
+				return true
 			}
-			if n > 0 {
-				seen = n
-			}
-		default:
-			c.log.Debug("checking the topic's partitions", zap.String("topic", c.cfg.Topic), zap.Error(err))
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return false
 		case <-ticker.C:
 		}
 	}

@@ -15,14 +15,10 @@ import (
 	"maps"
 	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -32,6 +28,7 @@ import (
 	"github.com/notifierd/notifierd/internal/kafkaread"
 	"github.com/notifierd/notifierd/internal/kafkatest"
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -129,11 +126,11 @@ func TestTransactionalProducer(t *testing.T) {
 				t.Errorf("Target acknowledged %d notifications (%d duplicates), want %d and none", stats.Notifications, stats.Duplicates, want)
 			}
 			// Markers are not messages: the pipeline is handed exactly the data records.
-			if got := total(fams, "notifierd_events_consumed_total"); got != float64(want) {
+			if got := fams.Total("notifierd_events_consumed_total"); got != float64(want) {
 				t.Errorf("notifierd_events_consumed_total = %v, want %d: the pipeline was handed something other than the %d data records (markers: %d per partition)",
 					got, want, want, transactions)
 			}
-			if got := total(fams, "notifierd_events_invalid_total"); got != 0 {
+			if got := fams.Total("notifierd_events_invalid_total"); got != 0 {
 				t.Errorf("notifierd_events_invalid_total = %v, want 0", got)
 			}
 			h.checkNoDeadLetters()
@@ -272,7 +269,7 @@ func TestRetentionGapResumesAtLogStart(t *testing.T) {
 	if stats := h.sim.Stats(); stats.Unique != remaining || stats.Duplicates != 0 {
 		t.Errorf("Target acknowledged %d distinct notifications (%d duplicates), want %d and none", stats.Unique, stats.Duplicates, remaining)
 	}
-	skipped := byPartition(scrape(t, base), "notifierd_offsets_skipped_total", h.topic, "reason", "out_of_range")
+	skipped := byPartition(t, scrape(t, base), "notifierd_offsets_skipped_total", h.topic, "reason", "out_of_range")
 	var skippedSum float64
 	for _, v := range skipped {
 		skippedSum += v
@@ -482,7 +479,7 @@ func (h *harness) waitDrained(t *testing.T, base string) {
 	eventuallyState(t, "committed offset = end offset and notifierd_consumer_lag 0 on every partition of "+h.topic, func() (bool, string) {
 		ends := h.endOffsets()
 		committed := kafkatest.CommittedOffsets(t, h.broker, h.group, h.topic)
-		lag := byPartition(scrape(t, base), "notifierd_consumer_lag", h.topic)
+		lag := byPartition(t, scrape(t, base), "notifierd_consumer_lag", h.topic)
 		state := fmt.Sprintf("end offsets %v, committed offsets %v, notifierd_consumer_lag %v", ends, committed, lag)
 		return maps.Equal(committed, ends) && maps.Equal(lag, zeros(ends)), state
 	})
@@ -528,54 +525,24 @@ func (h *harness) checkNoDeadLetters() {
 	}
 }
 
-// scrape reads the daemon's /metrics.
-func scrape(t *testing.T, base string) map[string]*dto.MetricFamily {
+// scrape reads the daemon's /metrics with its labels.
+func scrape(t *testing.T, base string) testbed.Families {
 	t.Helper()
 	_, body := get(t, base+"/metrics")
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	fams, err := testbed.ParseFamilies(strings.NewReader(body))
 	if err != nil {
 		t.Fatalf("parse /metrics: %v", err)
 	}
 	return fams
 }
 
-// byPartition is the value of each series of metric name for topic whose labels include the
-// given name-value pairs, by its partition label.
-func byPartition(fams map[string]*dto.MetricFamily, name, topic string, labels ...string) map[int]float64 {
-	out := map[int]float64{}
-	for _, m := range fams[name].GetMetric() {
-		got := map[string]string{}
-		for _, l := range m.GetLabel() {
-			got[l.GetName()] = l.GetValue()
-		}
-		match := got["topic"] == topic
-		for i := 0; i+1 < len(labels); i += 2 {
-			match = match && got[labels[i]] == labels[i+1]
-		}
-		if p, err := strconv.Atoi(got["partition"]); match && err == nil {
-			out[p] += value(m)
-		}
+// byPartition is metric name's value for topic by partition, over the series whose labels
+// include the given name-value pairs.
+func byPartition(t *testing.T, fams testbed.Families, name, topic string, labels ...string) map[int]float64 {
+	t.Helper()
+	out, err := fams.ByPartition(name, topic, labels...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
-}
-
-// total is the sum of every series of metric name (0 when it has none).
-func total(fams map[string]*dto.MetricFamily, name string) float64 {
-	var sum float64
-	for _, m := range fams[name].GetMetric() {
-		sum += value(m)
-	}
-	return sum
-}
-
-func value(m *dto.Metric) float64 {
-	switch {
-	case m.Counter != nil:
-		return m.GetCounter().GetValue()
-	case m.Gauge != nil:
-		return m.GetGauge().GetValue()
-	default:
-		return m.GetUntyped().GetValue()
-	}
 }
