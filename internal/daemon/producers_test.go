@@ -479,8 +479,12 @@ func (h *harness) waitDrained(t *testing.T, base string) {
 	eventuallyState(t, "committed offset = end offset and notifierd_consumer_lag 0 on every partition of "+h.topic, func() (bool, string) {
 		ends := h.endOffsets()
 		committed := kafkatest.CommittedOffsets(t, h.broker, h.group, h.topic)
-		lag := byPartition(t, scrape(t, base), "notifierd_consumer_lag", h.topic)
+		// The lag series appears with the first commit tick that saw a fetch: until then, not yet.
+		lag, err := scrape(t, base).ByPartition("notifierd_consumer_lag", h.topic)
 		state := fmt.Sprintf("end offsets %v, committed offsets %v, notifierd_consumer_lag %v", ends, committed, lag)
+		if err != nil {
+			return false, state + " (" + err.Error() + ")"
+		}
 		return maps.Equal(committed, ends) && maps.Equal(lag, zeros(ends)), state
 	})
 }
