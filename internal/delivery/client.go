@@ -44,17 +44,6 @@ type Client struct {
 	Timeout time.Duration // per attempt
 }
 
-// NewTransport pools keep-alive connections with a bound per host, proxies from the
-// environment, and verifies TLS.
-func NewTransport(maxConnsPerHost int) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.MaxConnsPerHost = maxConnsPerHost
-	t.MaxIdleConnsPerHost = maxConnsPerHost
-	t.MaxIdleConns = 0
-	t.IdleConnTimeout = 90 * time.Second
-	return t
-}
-
 // Send posts body to url and returns the acknowledgements, or an *Error.
 func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)

@@ -32,6 +32,9 @@ type Config struct {
 	MaxNotifications int // per request, when merging queued batches
 	MaxBytes         int
 	MaxSessions      int // sessions with queued work at most (the buffered-event bound)
+	// Adaptive limits each edge host's requests in flight by what it sustains, below Workers;
+	// false keeps only the Workers bound, shared by every edge.
+	Adaptive bool
 	Retry            retry.Policy
 }
 
@@ -49,6 +52,9 @@ type Dispatcher struct {
 	sessions map[string]*session
 	ready    chan *session // sessions with a part to attempt now; each appears at most once
 	now      func() time.Time
+	// lastAnswer is when a request last came back, with any outcome (unix ns): a process that
+	// keeps trying Target through its outage is alive.
+	lastAnswer atomic.Int64
 
 	// Children of the per-request metric vectors, so the hot path skips the label lookup.
 	delivered [2]lazyChild[prometheus.Counter]           // display, click
@@ -141,6 +147,15 @@ func (d *Dispatcher) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// LastAnswer is when a request to Target last completed, whatever its outcome; zero before
+// the first.
+func (d *Dispatcher) LastAnswer() time.Time {
+	if ns := d.lastAnswer.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
 // Sessions counts the sessions with queued or in-flight work.
 func (d *Dispatcher) Sessions() int {
 	d.mu.Lock()
@@ -218,6 +233,7 @@ func (d *Dispatcher) post(ctx context.Context, env *event.Envelope, part []*batc
 	start := d.now()
 	resp, err := d.send(ctx, d.router.URL(env), Body(env, part))
 	d.metrics.RequestsInFlight.Dec()
+	d.lastAnswer.Store(d.now().UnixNano())
 	d.duration[statusClass(err)].get().Observe(d.now().Sub(start).Seconds())
 	return resp, err
 }
