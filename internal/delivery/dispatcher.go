@@ -35,7 +35,7 @@ type Config struct {
 	// Adaptive limits each edge host's requests in flight by what it sustains, below Workers;
 	// false keeps only the Workers bound, shared by every edge.
 	Adaptive bool
-	Retry            retry.Policy
+	Retry    retry.Policy
 }
 
 // Dispatcher delivers batches with at most one request in flight per session. A session
