@@ -80,11 +80,11 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	u0, s0 := d.CPU()
 	bench0, broker0 := testbed.SelfCPU(), b.brokerCPU()
 	busy0, total0 := testbed.MachineCPU()
-	m0, _ := d.Metrics(ctx)
+	m0, _ := d.Series(ctx)
 	profiled := make(chan error, 1)
 	profilePath := filepath.Join(b.dir, r.name, "cpu.pprof")
 	if r.profile {
-		go func() { profiled <- d.CaptureProfile(ctx, ProfileSeconds, profilePath) }()
+		go func() { profiled <- captureProfile(ctx, d, ProfileSeconds, profilePath) }()
 	}
 	if r.pace != nil {
 		if produced, err = r.pace(ctx); err != nil {
@@ -102,7 +102,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	bench1, broker1 := testbed.SelfCPU(), b.brokerCPU()
 	busy1, total1 := testbed.MachineCPU()
 	_, hwm := d.Mem()
-	metrics, err := d.Metrics(ctx)
+	metrics, err := d.Series(ctx)
 	if err != nil {
 		b.note("%s: scraping /metrics: %v", r.name, err)
 	}
@@ -110,7 +110,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		// The profile may outlast a short run; the daemon must live until it is written.
 		if err := <-profiled; err != nil {
 			b.note("%s: %v", r.name, err)
-		} else if err := d.Fetch(ctx, "/debug/pprof/allocs", filepath.Join(b.dir, r.name, "allocs.pprof")); err != nil {
+		} else if err := fetchAdmin(ctx, d, "/debug/pprof/allocs", filepath.Join(b.dir, r.name, "allocs.pprof")); err != nil {
 			b.note("%s: %v", r.name, err) // what the run allocated, where: for go tool pprof -sample_index=alloc_space
 		} else if top, err := ProfileTop(ctx, b.bin, profilePath, 40); err != nil {
 			b.note("%s: %v", r.name, err)
@@ -118,7 +118,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 			b.res.Profile = top
 		}
 	}
-	if d.Exited() {
+	if !d.Running() {
 		return nil, fmt.Errorf("notifierd exited during the run (log in %s)", filepath.Join(b.dir, r.name))
 	}
 	st := sim.Stats()

@@ -49,7 +49,7 @@ func (b *Bench) memory(ctx context.Context) error {
 	}
 	start := time.Now()
 	rssIdle, _ := d.Mem()
-	idle, err := d.Metrics(ctx)
+	idle, err := d.Series(ctx)
 	if err != nil {
 		return err
 	}
@@ -64,10 +64,10 @@ func (b *Bench) memory(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(500 * time.Millisecond):
 		}
-		if d.Exited() {
+		if !d.Running() {
 			return fmt.Errorf("notifierd exited during the memory run (log in %s)", filepath.Join(b.dir, "memory"))
 		}
-		if m, err = d.Metrics(ctx); err != nil {
+		if m, err = d.Series(ctx); err != nil {
 			continue
 		}
 		buffered = m["notifierd_buffered_events"]
@@ -87,13 +87,13 @@ func (b *Bench) memory(ctx context.Context) error {
 	}
 	// What the open sessions really hold, without the garbage not yet collected: this is what
 	// the budget's per-event estimate must cover.
-	if err := d.ForceGC(ctx); err != nil {
+	if err := forceGC(ctx, d); err != nil {
 		b.note("memory: %v", err)
-	} else if after, err := d.Metrics(ctx); err == nil {
+	} else if after, err := d.Series(ctx); err == nil {
 		mr.LiveHeap = int64(after["go_memstats_heap_inuse_bytes"])
 	}
 	heapPath := filepath.Join(b.dir, "memory", "heap.pprof")
-	if err := d.Fetch(ctx, "/debug/pprof/heap", heapPath); err != nil {
+	if err := fetchAdmin(ctx, d, "/debug/pprof/heap", heapPath); err != nil {
 		b.note("memory: %v", err)
 	} else {
 		b.logf("memory: heap profile in %s (go tool pprof -sample_index=inuse_space -top %s %s)", heapPath, b.bin, heapPath)

@@ -9,23 +9,25 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // ProfileSeconds is how long the CPU profile of the 0 ms drain runs: long enough for a
 // steady state, short enough to end inside a 1M-event drain.
 const ProfileSeconds = 15
 
-// CaptureProfile fetches a CPU profile of seconds from the daemon's /debug/pprof/ into path.
-func (d *Daemon) CaptureProfile(ctx context.Context, seconds int, path string) error {
-	return d.fetch(ctx, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), time.Duration(seconds)*time.Second, path)
+// captureProfile fetches a CPU profile of seconds from the daemon's /debug/pprof/ into path.
+func captureProfile(ctx context.Context, d *testbed.Notifierd, seconds int, path string) error {
+	return getAdmin(ctx, d, fmt.Sprintf("/debug/pprof/profile?seconds=%d", seconds), time.Duration(seconds)*time.Second, path)
 }
 
-// Fetch saves what the admin endpoint serves at urlPath (a heap profile, say) into path.
-func (d *Daemon) Fetch(ctx context.Context, urlPath, path string) error {
-	return d.fetch(ctx, urlPath, 0, path)
+// fetchAdmin saves what the admin endpoint serves at urlPath (a heap profile, say) into path.
+func fetchAdmin(ctx context.Context, d *testbed.Notifierd, urlPath, path string) error {
+	return getAdmin(ctx, d, urlPath, 0, path)
 }
 
-func (d *Daemon) fetch(ctx context.Context, urlPath string, takes time.Duration, path string) error {
+func getAdmin(ctx context.Context, d *testbed.Notifierd, urlPath string, takes time.Duration, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+urlPath, nil)
 	if err != nil {
 		return err
@@ -50,8 +52,8 @@ func (d *Daemon) fetch(ctx context.Context, urlPath string, takes time.Duration,
 	return f.Close()
 }
 
-// ForceGC has the daemon collect garbage, through /debug/pprof/heap?gc=1.
-func (d *Daemon) ForceGC(ctx context.Context) error {
+// forceGC has the daemon collect garbage, through /debug/pprof/heap?gc=1.
+func forceGC(ctx context.Context, d *testbed.Notifierd) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+d.Admin+"/debug/pprof/heap?gc=1", nil)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Options scale and shape a run; cmd/bench maps its flags onto them.
@@ -90,7 +91,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	}
 	b.bin = filepath.Join(opt.WorkDir, "notifierd")
 	b.logf("building notifierd into %s", b.bin)
-	if err := BuildDaemon(ctx, opt.RepoRoot, b.bin); err != nil {
+	if err := testbed.BuildBinary(ctx, opt.RepoRoot, "./cmd/notifierd", b.bin); err != nil {
 		return nil, err
 	}
 	def := config.Default() // the runs change neither

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Bed is one scenario's test bed: its own events topic, dead-letter topic and group (named
@@ -26,8 +29,8 @@ type Bed struct {
 	Partitions int
 	Kafka      kafkaAdmin
 	Sim        *Sim
-	Config     DaemonConfig // what Start renders; scenarios adjust it first
-	Env        []string     // added to the daemons' environment
+	Config     config.Config // what Start writes; scenarios adjust it first
+	Env        []string      // added to the daemons' environment
 	Work       *Workload
 	Producer   *Producer
 	Rng        *rand.Rand
@@ -43,10 +46,10 @@ type Bed struct {
 	DupBoundWhat string
 
 	suite   *suite
-	procs   procSet
+	procs   testbed.ProcSet
 	mu      sync.Mutex
-	daemons []*Notifierd
-	expect  map[*Notifierd]bool // processes the bed stopped or killed on purpose
+	daemons []*testbed.Notifierd
+	expect  map[*testbed.Notifierd]bool // processes the bed stopped or killed on purpose
 	started int
 	onClose []func() // run by close, last registered first
 }
@@ -62,7 +65,7 @@ func newBed(ctx context.Context, s *suite, sc Scenario, res *Result) (*Bed, erro
 		Topic: base, DLQ: base + "-dlq", Group: base + "-group", Partitions: 12,
 		Kafka:  kafkaAdmin{addr: s.broker.Addr()},
 		Rng:    rand.New(rand.NewPCG(s.opts.Seed, hash64(sc.Name))),
-		Result: res, suite: s, expect: map[*Notifierd]bool{}, procs: procSet{root: s.opts.RepoRoot},
+		Result: res, suite: s, expect: map[*testbed.Notifierd]bool{}, procs: testbed.ProcSet{Root: s.opts.RepoRoot},
 		Logf: func(format string, args ...any) { s.logf("[%s] "+format, append([]any{sc.Name}, args...)...) },
 	}
 	b.Work = newWorkload(sc.Name+"-"+s.runID, rand.New(rand.NewPCG(s.opts.Seed, hash64(sc.Name+"/workload"))), 1000)
@@ -79,27 +82,17 @@ func newBed(ctx context.Context, s *suite, sc Scenario, res *Result) (*Bed, erro
 		return b, err
 	}
 	b.Sim = sim
-	b.Config = defaultDaemonConfig()
-	b.Config.Brokers, b.Config.Topic, b.Config.Group, b.Config.DLQTopic = s.broker.Addr(), b.Topic, b.Group, b.DLQ
-	b.Config.SimURL = sim.URL
+	b.Config = daemonConfig(testbed.Wiring{Brokers: s.broker.Addr(), Topic: b.Topic, Group: b.Group, DLQTopic: b.DLQ, SimURL: sim.URL, Client: "chaos"})
 	return b, nil
 }
 
 // Start starts a notifierd process with the bed's current Config.
-func (b *Bed) Start() (*Notifierd, error) {
+func (b *Bed) Start() (*testbed.Notifierd, error) {
 	b.mu.Lock()
 	b.started++
 	name := fmt.Sprintf("notifierd-%02d", b.started)
 	b.mu.Unlock()
-	raw, err := b.Config.yaml()
-	if err != nil {
-		return nil, err
-	}
-	cfg := filepath.Join(b.Dir, name+".yaml")
-	if err := os.WriteFile(cfg, raw, 0o644); err != nil {
-		return nil, err
-	}
-	n, err := startNotifierd(&b.procs, b.suite.bins.notifierd, name, cfg, filepath.Join(b.Dir, name+".log"), b.Env)
+	n, err := b.procs.StartNotifierd(b.suite.bins.notifierd, b.Dir, name, b.Config, b.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +103,7 @@ func (b *Bed) Start() (*Notifierd, error) {
 }
 
 // StartReady starts a notifierd process and waits until it has joined the group.
-func (b *Bed) StartReady(ctx context.Context) (*Notifierd, error) {
+func (b *Bed) StartReady(ctx context.Context) (*testbed.Notifierd, error) {
 	n, err := b.Start()
 	if err != nil {
 		return nil, err
@@ -119,7 +112,7 @@ func (b *Bed) StartReady(ctx context.Context) (*Notifierd, error) {
 }
 
 // Kill is kill -9.
-func (b *Bed) Kill(n *Notifierd) {
+func (b *Bed) Kill(n *testbed.Notifierd) {
 	b.mu.Lock()
 	b.expect[n] = true
 	b.mu.Unlock()
@@ -128,18 +121,18 @@ func (b *Bed) Kill(n *Notifierd) {
 
 // Stop is a graceful stop (SIGTERM); it fails unless notifierd exits 0 within its shutdown
 // timeout plus a margin.
-func (b *Bed) Stop(n *Notifierd) error {
+func (b *Bed) Stop(n *testbed.Notifierd) error {
 	b.mu.Lock()
 	b.expect[n] = true
 	b.mu.Unlock()
-	return n.Stop(b.Config.ShutdownTimeout + 15*time.Second)
+	return n.Stop(b.Config.Shutdown.Timeout + 15*time.Second)
 }
 
 // Running returns the notifierd processes still running.
-func (b *Bed) Running() []*Notifierd {
+func (b *Bed) Running() []*testbed.Notifierd {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var out []*Notifierd
+	var out []*testbed.Notifierd
 	for _, n := range b.daemons {
 		if n.Running() {
 			out = append(out, n)
@@ -258,21 +251,21 @@ func (b *Bed) finish(ctx context.Context) {
 		res.Fail("graceful stop: %v", stopErr)
 	}
 	b.mu.Lock()
-	daemons := append([]*Notifierd(nil), b.daemons...)
+	daemons := append([]*testbed.Notifierd(nil), b.daemons...)
 	b.mu.Unlock()
 	warnings := 0
 	for _, n := range daemons {
 		res.PeakRSS = max(res.PeakRSS, n.PeakRSS())
 		if !n.Running() && !b.expect[n] {
-			res.Fail("%s exited on its own (%v); see %s%s", n.Name, n.ExitErr(), n.Log, tail(n.LogPath, 5))
+			res.Fail("%s exited on its own (%v); see %s%s", n.Name, n.ExitErr(), n.Log, testbed.Tail(n.LogPath, 5))
 		}
-		for _, l := range grepLog(n.LogPath, panicLine, 3) {
+		for _, l := range testbed.GrepLog(n.LogPath, panicLine, 3) {
 			res.Fail("%s: %s (see %s)", n.Name, l, n.Log)
 		}
-		warnings += len(grepLog(n.LogPath, warnLine, 1<<30))
+		warnings += len(testbed.GrepLog(n.LogPath, warnLine, 1<<30))
 	}
 	if warnings > 0 {
-		res.Note("notifierd logged %d warn/error lines over %d process(es) (logs in %s)", warnings, len(daemons), relTo(b.suite.opts.RepoRoot, b.Dir))
+		res.Note("notifierd logged %d warn/error lines over %d process(es) (logs in %s)", warnings, len(daemons), testbed.RelTo(b.suite.opts.RepoRoot, b.Dir))
 	}
 
 	produced, err := b.Kafka.ReadProduced(ctx, b.Topic)
@@ -348,7 +341,7 @@ func (b *Bed) close() {
 	if b.Sim != nil && b.Sim.Running() {
 		_ = b.Sim.Stop(5 * time.Second)
 	}
-	if killed := b.procs.killAll(); len(killed) > 0 {
+	if killed := b.procs.KillAll(); len(killed) > 0 {
 		b.Logf("killed leftover processes: %s", strings.Join(killed, ", "))
 	}
 	for i := len(b.onClose) - 1; i >= 0; i-- {

@@ -13,8 +13,9 @@
 // dead-lettered must be 0, duplicates are counted, and the group's committed offsets must
 // equal the partitions' end offsets.
 //
-// One file per scenario (scenario_*.go); bed.go is a scenario's test bed, proc.go,
-// notifierd.go, sim.go, broker.go and kafka.go drive the processes and the broker,
+// One file per scenario (scenario_*.go); bed.go is a scenario's test bed, its processes
+// run through internal/testbed, config.go is the daemons' configuration, sim.go, broker.go
+// and kafka.go drive the simulator process and the broker,
 // workload.go and bad.go make the events, accounting.go and report.go are pure and
 // unit-tested. cmd/chaos is the command.
 package chaos

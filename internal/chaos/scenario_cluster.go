@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Scenario: a cluster, not one broker. The scenario runs a 3-node Kafka cluster of its own
@@ -91,7 +92,7 @@ func (c *kafkaCluster) run(ctx context.Context, args ...string) error {
 	err = cmd.Run()
 	c.logf("cluster: %s took %s", strings.Join(args, " "), time.Since(start).Round(100*time.Millisecond))
 	if err != nil {
-		return fmt.Errorf("local-kafka-cluster.sh %s: %w%s", strings.Join(args, " "), err, tail(c.log, 12))
+		return fmt.Errorf("local-kafka-cluster.sh %s: %w%s", strings.Join(args, " "), err, testbed.Tail(c.log, 12))
 	}
 	return nil
 }
@@ -242,8 +243,8 @@ func runCluster(ctx context.Context, b *Bed) error {
 	if err := b.Kafka.CreateTopic(ctx, b.DLQ, clusterDLQParts); err != nil {
 		return err
 	}
-	b.Config.Brokers = c.bootstrap()
-	b.Config.MaxInFlight = clusterMaxInFlight
+	b.Config.Kafka.Brokers = strings.Split(c.bootstrap(), ",")
+	b.Config.Kafka.MaxInFlight = clusterMaxInFlight
 	b.Work.badEvery = 50
 	if err := b.Sim.SetFaults(ctx, targetsim.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 100 * time.Millisecond}); err != nil {
 		return err
@@ -435,11 +436,11 @@ func runClusterFault(ctx context.Context, b *Bed, c *kafkaCluster, f *clusterFau
 // generations counts the generations the scenario's notifierd processes have joined so far.
 func generations(b *Bed) int {
 	b.mu.Lock()
-	daemons := append([]*Notifierd(nil), b.daemons...)
+	daemons := append([]*testbed.Notifierd(nil), b.daemons...)
 	b.mu.Unlock()
 	n := 0
 	for _, d := range daemons {
-		n += len(grepLog(d.LogPath, joinedGeneration, 1<<30))
+		n += len(testbed.GrepLog(d.LogPath, joinedGeneration, 1<<30))
 	}
 	return n
 }

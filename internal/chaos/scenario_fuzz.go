@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Scenario 7: the fuzz targets of the event decoder and the Target cookie parser, each for
@@ -77,7 +79,7 @@ func fuzzOne(ctx context.Context, b *Bed, pkg, fn string, inputs int) (int64, ti
 	b.Logf("%s: %d inputs, %s", fn, execs, time.Since(start).Round(time.Second))
 	if err != nil {
 		detail := fuzzFailure.FindAll(out, 5)
-		msg := fmt.Sprintf("go test -fuzz failed: %v (output in %s)", err, relTo(b.suite.opts.RepoRoot, logPath))
+		msg := fmt.Sprintf("go test -fuzz failed: %v (output in %s)", err, testbed.RelTo(b.suite.opts.RepoRoot, logPath))
 		for _, d := range detail {
 			msg += "; " + string(d)
 		}

@@ -45,8 +45,8 @@ const (
 
 func runMemory(ctx context.Context, b *Bed) error {
 	c := &b.Config
-	c.MaxBufferedBytes, c.MaxBufferedEvents = memoryBufferedBytes, memoryBufferedEvents
-	c.RetryMax = 2 * time.Second // hundreds of sessions retrying: keep the 503s at a few hundred a second
+	c.Batch.MaxBufferedBytes, c.Batch.MaxBufferedEvents = memoryBufferedBytes, memoryBufferedEvents
+	c.Target.Retry.MaxInterval = 2 * time.Second // hundreds of sessions retrying: keep the 503s at a few hundred a second
 	b.Work.padding = memoryPadding
 	b.Work.sessions = 500
 	b.Result.RSSBound = memoryBufferedBytes + memoryOverhead

@@ -171,7 +171,7 @@ func runRetention(ctx context.Context, b *Bed) error {
 	if err := n2.WaitAdmin(ctx); err != nil {
 		return err
 	}
-	fams, err := testbed.ScrapeFamilies(ctx, n2.http, n2.Admin)
+	fams, err := testbed.ScrapeFamilies(ctx, n2.HTTP, n2.Admin)
 	if err != nil {
 		return fmt.Errorf("scraping %s: %w", n2.Name, err)
 	}

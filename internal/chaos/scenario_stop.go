@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Scenario: stopping notifierd while it cannot finish joining. A crash loop (kill -9 of
@@ -52,9 +53,9 @@ var (
 
 func runStop(ctx context.Context, b *Bed) error {
 	crashes := b.count(4, 10)
-	b.Config.ShutdownTimeout = stopTimeout
-	b.Config.RebalanceTimeout = stopSession
-	b.Config.SessionTimeout = 6 * time.Second // the first process's abandoned session expires soon
+	b.Config.Shutdown.Timeout = stopTimeout
+	b.Config.Kafka.RebalanceTimeout = stopSession
+	b.Config.Kafka.SessionTimeout = 6 * time.Second // the first process's abandoned session expires soon
 	gm, err := newGroupWatch(b.Kafka.addr, b.Group)
 	if err != nil {
 		return err
@@ -106,7 +107,7 @@ func runStop(ctx context.Context, b *Bed) error {
 	if err := b.Sim.SetFaults(ctx, targetsim.Faults{}); err != nil {
 		return err
 	}
-	b.Config.SessionTimeout = stopSession
+	b.Config.Kafka.SessionTimeout = stopSession
 	survivor, err := b.StartReady(ctx)
 	if err != nil {
 		return err
@@ -165,7 +166,7 @@ func runStop(ctx context.Context, b *Bed) error {
 	termAt = time.Now()
 	stopErr := b.Stop(last)
 	took := time.Since(termAt)
-	if joined := grepLog(last.LogPath, joinedLine, 1); len(joined) > 0 {
+	if joined := testbed.GrepLog(last.LogPath, joinedLine, 1); len(joined) > 0 {
 		b.Result.Fail("%s joined a generation after all (%s): the SIGTERM did not come during a join", last.Name, joined[0])
 	}
 	switch {
@@ -184,7 +185,7 @@ func runStop(ctx context.Context, b *Bed) error {
 }
 
 // awaitInFlight waits until n has Target requests in flight and returns how many.
-func awaitInFlight(ctx context.Context, n *Notifierd) (float64, error) {
+func awaitInFlight(ctx context.Context, n *testbed.Notifierd) (float64, error) {
 	for {
 		if m, err := n.Metrics(ctx); err == nil && m["notifierd_requests_in_flight"] > 0 {
 			return m["notifierd_requests_in_flight"], nil
@@ -200,9 +201,9 @@ func awaitInFlight(ctx context.Context, n *Notifierd) (float64, error) {
 }
 
 // readyz is n's /readyz status.
-func readyz(ctx context.Context, n *Notifierd) (int, error) {
+func readyz(ctx context.Context, n *testbed.Notifierd) (int, error) {
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.Admin+"/readyz", nil)
-	resp, err := n.http.Do(req)
+	resp, err := n.HTTP.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("%s /readyz: %w", n.Name, err)
 	}
@@ -260,7 +261,7 @@ func (g *groupWatch) members(ctx context.Context) (map[string]bool, error) {
 
 // awaitNewMember waits until the group lists a member not in seen (n's, as nothing else is
 // starting), and adds it to seen.
-func (g *groupWatch) awaitNewMember(ctx context.Context, n *Notifierd, seen map[string]bool) error {
+func (g *groupWatch) awaitNewMember(ctx context.Context, n *testbed.Notifierd, seen map[string]bool) error {
 	deadline := time.Now().Add(stopMemberIn)
 	for {
 		now, err := g.members(ctx)
@@ -275,13 +276,13 @@ func (g *groupWatch) awaitNewMember(ctx context.Context, n *Notifierd, seen map[
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s: the group does not list it as a member %s after it started (members: %d); see %s%s",
-				n.Name, stopMemberIn, len(now), n.Log, tail(n.LogPath, 3))
+				n.Name, stopMemberIn, len(now), n.Log, testbed.Tail(n.LogPath, 3))
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-n.Done():
-			return fmt.Errorf("%s exited (%v) before the group listed it; see %s%s", n.Name, n.ExitErr(), n.Log, tail(n.LogPath, 3))
+			return fmt.Errorf("%s exited (%v) before the group listed it; see %s%s", n.Name, n.ExitErr(), n.Log, testbed.Tail(n.LogPath, 3))
 		case <-time.After(25 * time.Millisecond):
 		}
 	}

@@ -63,7 +63,7 @@ func targetPhases() []faultPhase {
 }
 
 func runTargetFaults(ctx context.Context, b *Bed) error {
-	b.Config.TargetTimeout = 500 * time.Millisecond
+	b.Config.Target.Timeout = 500 * time.Millisecond
 	b.Work.badEvery = 200
 	n, err := b.StartReady(ctx)
 	if err != nil {

@@ -11,20 +11,21 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Sim is the Target simulator running as its own process (cmd/targetsim), steered through
 // its control API.
 type Sim struct {
-	*Proc
+	*testbed.Proc
 	URL  string
 	http *http.Client
 }
 
 var simListening = regexp.MustCompile(`targetsim listening on (http://[0-9.:]+)`)
 
-func startSim(ctx context.Context, ps *procSet, bin, logPath string) (*Sim, error) {
-	p, err := ps.start("targetsim", logPath, bin, []string{"-listen", "127.0.0.1:0", "-shutdown-timeout", "1s"}, nil)
+func startSim(ctx context.Context, ps *testbed.ProcSet, bin, logPath string) (*Sim, error) {
+	p, err := ps.Start("targetsim", logPath, bin, []string{"-listen", "127.0.0.1:0", "-shutdown-timeout", "1s"}, nil)
 	if err != nil {
 		return nil, err
 	}

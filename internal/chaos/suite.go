@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Options configure a run of the suite.
@@ -103,7 +105,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			}
 		}()
 		rep.Broker = fmt.Sprintf("Apache Kafka %s, single KRaft node on %s (deploy/kafka/local-kafka.sh, KAFKA_HOME_DIR=%s)",
-			s.broker.Version(), s.broker.Addr(), relTo(opts.RepoRoot, opts.KafkaHome))
+			s.broker.Version(), s.broker.Addr(), testbed.RelTo(opts.RepoRoot, opts.KafkaHome))
 	}
 
 	for _, sc := range selected {
@@ -192,13 +194,11 @@ func (s *suite) build(ctx context.Context) error {
 	s.bins.targetsim = filepath.Join(binDir, "targetsim")
 	start := time.Now()
 	for bin, pkg := range map[string]string{s.bins.notifierd: "./cmd/notifierd", s.bins.targetsim: "./cmd/targetsim"} {
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg)
-		cmd.Dir = s.opts.RepoRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+		if err := testbed.BuildBinary(ctx, s.opts.RepoRoot, pkg, bin); err != nil {
+			return err
 		}
 	}
-	s.logf("built notifierd and targetsim into %s in %s", relTo(s.opts.RepoRoot, binDir), time.Since(start).Round(100*time.Millisecond))
+	s.logf("built notifierd and targetsim into %s in %s", testbed.RelTo(s.opts.RepoRoot, binDir), time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
 
@@ -228,13 +228,6 @@ func revision(root string) string {
 		rev += " with uncommitted changes"
 	}
 	return "commit " + rev
-}
-
-func relTo(root, path string) string {
-	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
-		return r
-	}
-	return path
 }
 
 // durations picks the short or the full value.

@@ -1,68 +1,79 @@
-package chaos
+package testbed
 
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/config"
 )
 
-// Proc is a child process whose stdout and stderr go to a log file. Every Proc is registered
-// with a procSet, which kills whatever is still running when the scenario ends, so nothing
-// the suite starts outlives it.
+// Proc is a child process whose stdout and stderr go to a log file.
 type Proc struct {
 	Name    string
-	LogPath string // absolute
-	Log     string // LogPath relative to the repository root, for messages
+	LogPath string
+	Log     string // LogPath as messages show it: relative to the ProcSet's Root
 	cmd     *exec.Cmd
 	done    chan struct{} // closed when the process has exited and been reaped
 	err     error         // Wait's error, valid once done is closed
 }
 
-// procSet tracks the processes of one scenario.
-type procSet struct {
-	root  string // the repository root, against which log paths are shown
+// ProcSet starts processes and remembers them, so KillAll can make sure nothing a run
+// started outlives it. A nil *ProcSet starts processes without remembering them.
+type ProcSet struct {
+	Root  string // log paths in messages are shown relative to it
 	mu    sync.Mutex
 	procs []*Proc
 }
 
-// start runs bin with args; its output goes to logPath (appended, so a restarted process
-// keeps one file per name if the caller wants).
-func (ps *procSet) start(name, logPath, bin string, args []string, env []string) (*Proc, error) {
+// Start runs bin with args, its output appended to logPath (a restarted process may keep
+// one file). The child's environment is ours plus env, without any NOTIFIERD_ variable: a
+// configuration file the test bed wrote alone decides.
+func (ps *ProcSet) Start(name, logPath, bin string, args, env []string) (*Proc, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("log of %s: %w", name, err)
 	}
 	defer logf.Close() // the child holds its own descriptor
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.Env = append(os.Environ(), env...)
-	// Own process group, so a Ctrl-C meant for the suite does not reach the children (the
-	// suite stops them itself), and a parent-death signal so that not even a kill -9 of the
-	// suite leaves them running.
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, config.EnvPrefix) {
+			cmd.Env = append(cmd.Env, e)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	// Own process group, so a Ctrl-C meant for the run does not reach the children (the run
+	// stops them itself), and a parent-death signal so that not even a kill -9 of the run
+	// leaves them running.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Proc{Name: name, LogPath: logPath, Log: relTo(ps.root, logPath), cmd: cmd, done: make(chan struct{})}
+	p := &Proc{Name: name, LogPath: logPath, Log: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	ps.mu.Lock()
-	ps.procs = append(ps.procs, p)
-	ps.mu.Unlock()
+	if ps != nil {
+		p.Log = RelTo(ps.Root, logPath)
+		ps.mu.Lock()
+		ps.procs = append(ps.procs, p)
+		ps.mu.Unlock()
+	}
 	return p, nil
 }
 
-// killAll kills (SIGKILL) and reaps every process still running; it returns their names.
-func (ps *procSet) killAll() []string {
+// KillAll kills (SIGKILL) and reaps every process still running; it returns their names.
+func (ps *ProcSet) KillAll() []string {
 	ps.mu.Lock()
 	procs := append([]*Proc(nil), ps.procs...)
 	ps.mu.Unlock()
@@ -107,21 +118,21 @@ func (p *Proc) Term() { _ = p.cmd.Process.Signal(syscall.SIGTERM) }
 // Stop sends SIGTERM and waits up to within for the process to exit. If it does not, it is
 // killed and Stop says so; otherwise Stop returns the exit status (nil for exit 0).
 func (p *Proc) Stop(within time.Duration) error {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Term()
 	select {
 	case <-p.done:
 		if p.err != nil {
-			return fmt.Errorf("%s exited after SIGTERM with %v", p.Name, p.err)
+			return fmt.Errorf("%s exited after SIGTERM with %v (log in %s)", p.Name, p.err, p.Log)
 		}
 		return nil
 	case <-time.After(within):
 		p.Kill()
-		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed it", p.Name, within)
+		return fmt.Errorf("%s did not exit within %s of SIGTERM; killed it (log in %s)", p.Name, within, p.Log)
 	}
 }
 
-// WaitLog polls the log file until re matches a line, and returns the submatches. It fails
-// when ctx ends or the process exits without printing it.
+// WaitLog polls the log file until re matches, and returns the submatches. It fails when
+// ctx ends or the process exits without printing it.
 func (p *Proc) WaitLog(ctx context.Context, re *regexp.Regexp) ([]string, error) {
 	for {
 		if b, err := os.ReadFile(p.LogPath); err == nil {
@@ -133,18 +144,18 @@ func (p *Proc) WaitLog(ctx context.Context, re *regexp.Regexp) ([]string, error)
 				return out, nil
 			}
 		}
-		select {
+		select { // the log is polled: a child has no other way to say it got somewhere
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%s: waiting for %q in %s: %w", p.Name, re, p.Log, ctx.Err())
 		case <-p.done:
-			return nil, fmt.Errorf("%s exited (%v) before printing %q; see %s%s", p.Name, p.err, re, p.Log, tail(p.LogPath, 5))
-		case <-time.After(50 * time.Millisecond):
+			return nil, fmt.Errorf("%s exited (%v) before printing %q; see %s%s", p.Name, p.err, re, p.Log, Tail(p.LogPath, 5))
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 }
 
-// tail returns the last n lines of a file, indented, for error messages.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file, indented on lines of their own, for messages.
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil || len(b) == 0 {
 		return ""
@@ -156,8 +167,8 @@ func tail(path string, n int) string {
 	return "\n    " + string(bytes.Join(lines, []byte("\n    ")))
 }
 
-// grepLog returns the lines of a log file that match re (at most max of them).
-func grepLog(path string, re *regexp.Regexp, max int) []string {
+// GrepLog returns the lines of a file that match re (at most max of them).
+func GrepLog(path string, re *regexp.Regexp, max int) []string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil
@@ -174,5 +185,10 @@ func grepLog(path string, re *regexp.Regexp, max int) []string {
 	return out
 }
 
-// errBound is the error of a scenario that reached its time bound.
-var errBound = errors.New("scenario time bound reached")
+// RelTo shows path relative to root when it lies below it.
+func RelTo(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
+}
