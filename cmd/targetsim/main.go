@@ -2,6 +2,10 @@
 // (internal/targetsim) as its own process, for end-to-end runs and benchmarks
 // of notifierd. Faults set by flags can be changed at runtime with
 // PUT /_sim/faults; GET /_sim/stats and /_sim/notifications show what arrived.
+//
+// With -tls it serves HTTPS with a CA made at start and kept in memory; -tls-ca-out writes
+// that CA's certificate for clients to trust (notifierd's target.tls.caFile). h2 is offered
+// by ALPN unless -http1-only.
 package main
 
 import (
@@ -38,11 +42,14 @@ type options struct {
 	shutdownTimeout time.Duration
 	cfg             targetsim.Config
 	faults          targetsim.Faults
+	tls             bool
+	tlsCAOut        string // where the CA certificate is written (PEM); empty: not written
+	tlsOpts         targetsim.TLSOptions
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
-	var badTokens string
+	var badTokens, tlsHosts string
 	var outageFor time.Duration
 	fs := flag.NewFlagSet("targetsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -63,6 +70,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.faults.HangRate, "hang-rate", 0, "fraction of requests that never get an answer")
 	fs.DurationVar(&outageFor, "outage-for", 0, "answer every request 503 for this long after start")
 	fs.IntVar(&o.faults.MaxInFlightPerSession, "max-inflight-per-session", 0, "420 beyond this many concurrent requests per sessionId (Target: 100; 0: no limit)")
+	fs.BoolVar(&o.tls, "tls", false, "serve HTTPS with a test CA made at start (ECDSA P-256; the leaf covers 127.0.0.1, ::1, localhost and -tls-hosts)")
+	fs.StringVar(&o.tlsCAOut, "tls-ca-out", "", "with -tls, write the CA certificate (PEM) to this file for clients to trust")
+	fs.StringVar(&tlsHosts, "tls-hosts", "", "with -tls, comma-separated extra host names or IPs the certificate covers")
+	fs.BoolVar(&o.tlsOpts.HTTP1Only, "http1-only", false, "with -tls, offer only HTTP/1.1 by ALPN (default offers h2 first)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -71,6 +82,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if badTokens != "" {
 		o.faults.BadTokens = strings.Split(badTokens, ",")
+	}
+	if tlsHosts != "" {
+		o.tlsOpts.Hosts = strings.Split(tlsHosts, ",")
+	}
+	if !o.tls && (o.tlsCAOut != "" || tlsHosts != "" || o.tlsOpts.HTTP1Only) {
+		return o, errors.New("-tls-ca-out, -tls-hosts and -http1-only need -tls")
 	}
 	if outageFor > 0 {
 		o.faults.OutageUntil = time.Now().Add(outageFor)
@@ -113,6 +130,14 @@ func serve(ctx context.Context, o options, log *zap.Logger, stdout io.Writer) in
 		log.Error("listen", zap.Error(err))
 		return 1
 	}
+	scheme := "http"
+	if o.tls {
+		if ln, err = listenTLS(ln, o); err != nil {
+			log.Error("tls", zap.Error(err))
+			return 1
+		}
+		scheme = "https"
+	}
 	srv := &http.Server{
 		Handler:           targetsim.New(o.cfg, o.faults),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -120,8 +145,8 @@ func serve(ctx context.Context, o options, log *zap.Logger, stdout io.Writer) in
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(stdout, "targetsim listening on http://%s\n", ln.Addr())
-	log.Info("targetsim listening", zap.Stringer("addr", ln.Addr()))
+	fmt.Fprintf(stdout, "targetsim listening on %s://%s\n", scheme, ln.Addr())
+	log.Info("targetsim listening", zap.String("scheme", scheme), zap.Stringer("addr", ln.Addr()))
 
 	select {
 	case err := <-served:
@@ -140,4 +165,21 @@ func serve(ctx context.Context, o options, log *zap.Logger, stdout io.Writer) in
 	<-served
 	log.Info("targetsim stopped")
 	return 0
+}
+
+// listenTLS wraps ln in HTTPS with a fresh test CA, written to -tls-ca-out before anything
+// is served, so a client that waits for the "listening" line finds the file.
+func listenTLS(ln net.Listener, o options) (net.Listener, error) {
+	tl, err := targetsim.NewTLS(o.tlsOpts)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	if o.tlsCAOut != "" {
+		if err := os.WriteFile(o.tlsCAOut, tl.CAPEM(), 0o644); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("writing the CA certificate (-tls-ca-out): %w", err)
+		}
+	}
+	return tl.Listener(ln), nil
 }
