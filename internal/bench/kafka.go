@@ -5,91 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/notifierd/notifierd/internal/kafkaread"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
-// Kafka is the bench's admin and producer access to the broker.
-type Kafka struct {
-	Addr      string
-	transport *kafka.Transport
-	client    *kafka.Client
-}
-
-// NewKafka returns access to the broker at addr; Close releases its connections.
-func NewKafka(addr string) *Kafka {
-	t := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-bench"}
-	return &Kafka{Addr: addr, transport: t, client: &kafka.Client{Addr: kafka.TCP(addr), Transport: t}}
-}
-
-// Close releases the connections.
-func (k *Kafka) Close() { k.transport.CloseIdleConnections() }
-
-// CreateTopic creates the topic and waits until every partition's leader serves requests.
-func (k *Kafka) CreateTopic(ctx context.Context, name string, partitions int) error {
-	conn, err := kafka.DialContext(ctx, "tcp", k.Addr)
-	if err != nil {
-		return fmt.Errorf("dial %s: %w", k.Addr, err)
-	}
-	defer conn.Close()
-	ctrl, err := conn.Controller()
-	if err != nil {
-		return fmt.Errorf("find the controller: %w", err)
-	}
-	cc, err := kafka.DialContext(ctx, "tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		return fmt.Errorf("dial the controller: %w", err)
-	}
-	defer cc.Close()
-	if err := cc.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1}); err != nil {
-		return fmt.Errorf("create topic %s: %w", name, err)
-	}
-	// Creation is asynchronous and the broker gives no notification: poll until every
-	// partition answers a ListOffsets.
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		if _, err := k.EndOffsets(ctx, name, partitions); err == nil {
-			return nil
-		} else if ctx.Err() != nil {
-			return fmt.Errorf("topic %s not ready: %w", name, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
-// DeleteTopics deletes the topics (the bench's data sets are large; a shared broker should
-// not keep them).
-func (k *Kafka) DeleteTopics(ctx context.Context, names ...string) error {
-	if len(names) == 0 {
-		return nil
-	}
-	res, err := k.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: names})
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for name, e := range res.Errors {
-		if e != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", name, e))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// EndOffsets returns each partition's high watermark.
-func (k *Kafka) EndOffsets(ctx context.Context, topic string, partitions int) (map[int]int64, error) {
-	ids := make([]int, partitions)
-	for p := range ids {
-		ids[p] = p
-	}
-	return kafkaread.EndOffsets(ctx, k.client, topic, ids)
-}
+// Kafka is the bench's admin (testbed.Admin) and producer access to the broker.
+type Kafka struct{ testbed.Admin }
 
 // Produced describes what a producer wrote.
 type Produced struct {

@@ -75,8 +75,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	// the laxer pacing from taking the memory the daemon's 1M-session run needs.
 	debug.SetGCPercent(200)
 	debug.SetMemoryLimit(4 << 30)
-	b := &Bench{opt: opt, k: NewKafka(opt.Broker), runID: fmt.Sprintf("bench-%d", time.Now().Unix())}
-	defer b.k.Close()
+	b := &Bench{opt: opt, k: &Kafka{testbed.Admin{Addr: opt.Broker}}, runID: fmt.Sprintf("bench-%d", time.Now().Unix())}
 	b.dir = filepath.Join(opt.WorkDir, b.runID)
 	b.res = &Results{
 		Started: time.Now(), Command: opt.Command, Machine: machineInfo(),
@@ -149,7 +148,9 @@ func (b *Bench) note(format string, args ...any) {
 // topic creates a fresh topic named after the run and remembers it for deletion.
 func (b *Bench) topic(ctx context.Context, name string, partitions int) (string, error) {
 	t := b.runID + "-" + name
-	if err := b.k.CreateTopic(ctx, t, partitions); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := b.k.CreateTopic(cctx, t, partitions); err != nil {
 		return "", err
 	}
 	b.topics = append(b.topics, t)
@@ -177,7 +178,7 @@ func (b *Bench) produceMain(ctx context.Context) error {
 		return err
 	}
 	b.mainData = p
-	if b.mainEnds, err = b.k.EndOffsets(ctx, b.main, b.opt.Partitions); err != nil {
+	if b.mainEnds, err = b.k.EndOffsets(ctx, b.main); err != nil {
 		return err
 	}
 	minL, minS := MinRequests(p.Stamps, b.opt.Linger.Milliseconds(), b.opt.MaxNotifications)

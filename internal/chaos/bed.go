@@ -63,7 +63,7 @@ func newBed(ctx context.Context, s *suite, sc Scenario, res *Result) (*Bed, erro
 	b := &Bed{
 		Name: sc.Name, Short: s.opts.Short, Dir: dir,
 		Topic: base, DLQ: base + "-dlq", Group: base + "-group", Partitions: 12,
-		Kafka:  kafkaAdmin{addr: s.broker.Addr()},
+		Kafka:  kafkaAdmin{Admin: testbed.Admin{Addr: s.broker.Addr()}},
 		Rng:    rand.New(rand.NewPCG(s.opts.Seed, hash64(sc.Name))),
 		Result: res, suite: s, expect: map[*testbed.Notifierd]bool{}, procs: testbed.ProcSet{Root: s.opts.RepoRoot},
 		Logf: func(format string, args ...any) { s.logf("[%s] "+format, append([]any{sc.Name}, args...)...) },

@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/targetsim"
 	"github.com/notifierd/notifierd/internal/testbed"
 )
@@ -99,10 +100,10 @@ func (c *kafkaCluster) run(ctx context.Context, args ...string) error {
 
 // leaders returns, per topic, each partition's leader (-1: none).
 func (k kafkaAdmin) leaders(ctx context.Context, topics ...string) (map[string]map[int]int, error) {
-	c, closeFn := k.client()
+	c, closeFn := k.Client()
 	defer closeFn()
 	var out map[string]map[int]int
-	err := retry(ctx, func() error {
+	err := testbed.Retry(ctx, func() error {
 		meta, err := c.Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
 		if err != nil {
 			return err
@@ -124,10 +125,10 @@ func (k kafkaAdmin) leaders(ctx context.Context, topics ...string) (map[string]m
 
 // coordinator returns the node id of the broker coordinating group.
 func (k kafkaAdmin) coordinator(ctx context.Context, group string) (int, error) {
-	c, closeFn := k.client()
+	c, closeFn := k.Client()
 	defer closeFn()
 	node := -1
-	err := retry(ctx, func() error {
+	err := testbed.Retry(ctx, func() error {
 		res, err := c.FindCoordinator(ctx, &kafka.FindCoordinatorRequest{Key: group, KeyType: kafka.CoordinatorKeyTypeConsumer})
 		if err == nil {
 			err = res.Error
@@ -142,7 +143,7 @@ func (k kafkaAdmin) coordinator(ctx context.Context, group string) (int, error) 
 
 // electPreferred moves the leadership of topic's partitions back to their preferred replicas.
 func (k kafkaAdmin) electPreferred(ctx context.Context, topic string, partitions int) error {
-	c, closeFn := k.client()
+	c, closeFn := k.Client()
 	defer closeFn()
 	res, err := c.ElectLeaders(ctx, &kafka.ElectLeadersRequest{Topic: topic, Partitions: allPartitions(partitions), Timeout: 10 * time.Second})
 	if err != nil {
@@ -234,7 +235,7 @@ func runCluster(ctx context.Context, b *Bed) error {
 
 	// The bed, moved from the suite's broker to the cluster.
 	_ = b.Producer.Close()
-	b.Kafka = kafkaAdmin{addr: c.bootstrap(), rf: clusterNodes}
+	b.Kafka = kafkaAdmin{Admin: testbed.Admin{Addr: c.bootstrap(), ReplicationFactor: clusterNodes}}
 	b.Producer = newProducer(c.bootstrap(), b.Topic)
 	b.Partitions = clusterPartitions
 	if err := b.Kafka.CreateTopic(ctx, b.Topic, clusterPartitions); err != nil {
@@ -487,7 +488,7 @@ func judgeCluster(ctx context.Context, b *Bed, faults []*clusterFault, samples [
 	}
 	copies := map[string]int{}
 	for _, m := range msgs {
-		copies[header(m, HeaderID)]++
+		copies[dlq.Header(m, HeaderID)]++
 	}
 
 	// Duplicates: an id acknowledged more often than it was produced was in flight at a
@@ -609,7 +610,7 @@ func dur(d time.Duration) string {
 func measureGap(f *clusterFault, from, until time.Time, msgs []kafka.Message, acks map[string]Ack) {
 	times := map[int][]time.Time{}
 	for _, m := range msgs {
-		if a, ok := acks[header(m, HeaderID)]; ok && a.Count > 0 && slices.Contains(f.affected, m.Partition) {
+		if a, ok := acks[dlq.Header(m, HeaderID)]; ok && a.Count > 0 && slices.Contains(f.affected, m.Partition) {
 			times[m.Partition] = append(times[m.Partition], a.First)
 		}
 	}

@@ -124,7 +124,7 @@ func runRetention(ctx context.Context, b *Bed) error {
 	if err := b.keepDelivered(ctx, committed, logStart, removed); err != nil {
 		return err
 	}
-	if err := deleteRecords(ctx, b.Kafka.addr, b.Topic, logStart); err != nil {
+	if err := deleteRecords(ctx, b.Kafka.Addr, b.Topic, logStart); err != nil {
 		return err
 	}
 	if err := b.checkLogStart(ctx, logStart); err != nil {
@@ -261,7 +261,7 @@ func (b *Bed) batch(n int) []Msg {
 // checkLogStart checks with kafka-go's ListOffsets that each partition's log start is where
 // DeleteRecords put it.
 func (b *Bed) checkLogStart(ctx context.Context, want map[int]int64) error {
-	c, closeFn := b.Kafka.client()
+	c, closeFn := b.Kafka.Client()
 	defer closeFn()
 	listed, err := kafkaread.ListOffsets(ctx, c, b.Topic, sortedInts(want))
 	if err != nil {

@@ -56,7 +56,7 @@ func runStop(ctx context.Context, b *Bed) error {
 	b.Config.Shutdown.Timeout = stopTimeout
 	b.Config.Kafka.RebalanceTimeout = stopSession
 	b.Config.Kafka.SessionTimeout = 6 * time.Second // the first process's abandoned session expires soon
-	gm, err := newGroupWatch(b.Kafka.addr, b.Group)
+	gm, err := newGroupWatch(b.Kafka.Addr, b.Group)
 	if err != nil {
 		return err
 	}

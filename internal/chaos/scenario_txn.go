@@ -56,7 +56,7 @@ func runTxn(ctx context.Context, b *Bed) error {
 	if err := b.Sim.SetFaults(ctx, targetsim.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 100 * time.Millisecond}); err != nil {
 		return err
 	}
-	tp, err := newTxnProducer(b.Kafka.addr, b.Topic, b.Topic+"-txn")
+	tp, err := newTxnProducer(b.Kafka.Addr, b.Topic, b.Topic+"-txn")
 	if err != nil {
 		return err
 	}
@@ -429,7 +429,7 @@ func (k kafkaAdmin) readCommitted(ctx context.Context, topic string) ([]Produced
 		return nil, nil, nil
 	}
 	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(strings.Split(k.addr, ",")...),
+		kgo.SeedBrokers(strings.Split(k.Addr, ",")...),
 		kgo.ClientID("notifierd-chaos-read"),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),

@@ -17,6 +17,7 @@ import (
 	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/daemon"
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Config is one demo run.
@@ -113,12 +114,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	defer b.close()
-	transport := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-demo"}
-	defer transport.CloseIdleConnections()
-	client := &kafka.Client{Addr: kafka.TCP(b.addr), Transport: transport}
+	admin := testbed.Admin{Addr: b.addr}
 	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
 	defer cancelSetup()
-	if err := errors.Join(createTopic(setupCtx, client, n.topic, cfg.Partitions), createTopic(setupCtx, client, n.dlq, 1)); err != nil {
+	if err := errors.Join(admin.CreateTopic(setupCtx, n.topic, cfg.Partitions), admin.CreateTopic(setupCtx, n.dlq, 1)); err != nil {
 		return nil, err
 	}
 
@@ -146,6 +145,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.startDaemon(ctx, d); err != nil {
 		return nil, err
 	}
+	transport := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-demo"}
+	defer transport.CloseIdleConnections()
 	writer := &kafka.Writer{
 		Addr: kafka.TCP(b.addr), Topic: n.topic, Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, Transport: transport,
@@ -171,7 +172,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	rctx, cancelRead := context.WithTimeout(context.WithoutCancel(ctx), setupTimeout)
 	defer cancelRead()
-	report, err := r.report(rctx, client, n)
+	report, err := r.report(rctx, admin, n)
 	if err != nil {
 		return nil, err
 	}
@@ -180,8 +181,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 }
 
 // report reads back what became of the events once notifierd has stopped and accounts for them.
-func (r *run) report(ctx context.Context, client *kafka.Client, n names) (*Report, error) {
-	out, err := readBack(ctx, client, n.topic, n.dlq, n.group)
+func (r *run) report(ctx context.Context, admin testbed.Admin, n names) (*Report, error) {
+	out, err := readBack(ctx, admin, n.topic, n.dlq, n.group)
 	if err != nil {
 		return nil, fmt.Errorf("reading the outcome back from Kafka: %w", err)
 	}

@@ -29,11 +29,14 @@ const Pause = 50 * time.Millisecond
 // (kafka.Error.Temporary: leader changes, coordinators loading, metadata propagating...), or
 // ctx ends; then the error wraps both op's last error and ctx's. Brokers give no notification
 // for those states ending, hence the polling.
-func Retry(ctx context.Context, op func() error) error {
+func Retry(ctx context.Context, op func() error) error { return RetryIf(ctx, Temporary, op) }
+
+// RetryIf is Retry with the caller's idea of a temporary error: a test bed that restarts
+// its broker counts network errors too.
+func RetryIf(ctx context.Context, temporary func(error) bool, op func() error) error {
 	for {
 		err := op()
-		var kerr kafka.Error
-		if err == nil || !errors.As(err, &kerr) || !kerr.Temporary() {
+		if err == nil || !temporary(err) {
 			return err
 		}
 		t := time.NewTimer(Pause)
@@ -44,6 +47,12 @@ func Retry(ctx context.Context, op func() error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// Temporary reports whether err holds an error Kafka calls temporary.
+func Temporary(err error) bool {
+	var kerr kafka.Error
+	return errors.As(err, &kerr) && kerr.Temporary()
 }
 
 // PartitionIDs lists topic's partitions, sorted, with one metadata request and no retry. It

@@ -1,6 +1,7 @@
 // Package kafkatest owns the Kafka half of notifierd's test bed: which broker a test talks to,
-// and the few kafka-go helpers every integration test needs around it (create a topic,
-// produce, read a topic back, look at a group's committed offsets).
+// and the few helpers every integration test needs around it: produce, and, through
+// internal/testbed's Admin, create a topic, read a topic back, look at a group's committed
+// offsets.
 //
 // The broker is the real one named by NOTIFIERD_TEST_KAFKA (host:port; `make test` starts a
 // local Apache Kafka with deploy/kafka/local-kafka.sh and sets it to 127.0.0.1:9092), or, when
@@ -24,7 +25,6 @@ import (
 	"encoding/hex"
 	"net"
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +32,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
-	"github.com/notifierd/notifierd/internal/kafkaread"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // EnvBroker names the environment variable holding a real broker's bootstrap address.
@@ -67,78 +67,21 @@ func Broker(t testing.TB) (addr string, real bool) {
 }
 
 // Topic creates a uniquely named topic (prefix from t.Name(), sanitised, plus a random suffix)
-// with n partitions on addr, waits until its metadata shows all partitions with leaders, and returns its name.
-//
-// It also waits until every partition's leader answers requests, so the topic can be used at
-// once. Topics are never deleted: a real broker keeps them (wipe it with local-kafka.sh wipe).
+// with n partitions on addr, waits until every partition's leader answers requests, so the
+// topic can be used at once, and returns its name. Topics are never deleted: a real broker
+// keeps them (wipe it with local-kafka.sh wipe).
 func Topic(t testing.TB, addr string, partitions int) string {
 	t.Helper()
 	if partitions < 1 {
 		t.Fatalf("kafkatest.Topic: partitions = %d, want >= 1", partitions)
 	}
 	name := topicName(t.Name())
-
-	conn, err := kafka.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("kafkatest.Topic: dial %s: %v", addr, err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(opTimeout))
-
-	// CreateTopics must go to the controller.
-	ctrl, err := conn.Controller()
-	if err != nil {
-		t.Fatalf("kafkatest.Topic: find controller via %s: %v", addr, err)
-	}
-	cc, err := kafka.Dial("tcp", net.JoinHostPort(ctrl.Host, strconv.Itoa(ctrl.Port)))
-	if err != nil {
-		t.Fatalf("kafkatest.Topic: dial controller %s:%d: %v", ctrl.Host, ctrl.Port, err)
-	}
-	defer cc.Close()
-	_ = cc.SetDeadline(time.Now().Add(opTimeout))
-	err = cc.CreateTopics(kafka.TopicConfig{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
-	if err != nil {
-		t.Fatalf("kafkatest.Topic: create %s: %v", name, err)
-	}
-
-	// Creation is asynchronous: poll the broker (not a cache) until every partition has a leader.
-	deadline := time.Now().Add(opTimeout)
-	for {
-		ps, err := conn.ReadPartitions(name)
-		if err == nil && len(ps) == partitions && allLed(ps) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("kafkatest.Topic: %s not ready after %v: %d/%d partitions, err %v", name, opTimeout, len(ps), partitions, err)
-		}
-		time.Sleep(pause) // no notification exists for "metadata propagated"
-	}
-
-	// A real broker publishes the new leaders in its metadata a moment before its partitions
-	// serve requests (NOT_LEADER_OR_FOLLOWER meanwhile): wait until every leader answers.
-	ctx, client, done := session(addr, deadline)
-	defer done()
-	if _, err := kafkaread.ListOffsets(ctx, client, name, seq(partitions)); err != nil {
-		t.Fatalf("kafkatest.Topic: %s not ready: %v", name, err)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := (testbed.Admin{Addr: addr}).CreateTopic(ctx, name, partitions); err != nil {
+		t.Fatalf("kafkatest.Topic: %v", err)
 	}
 	return name
-}
-
-func seq(n int) []int {
-	out := make([]int, n)
-	for i := range out {
-		out[i] = i
-	}
-	return out
-}
-
-func allLed(ps []kafka.Partition) bool {
-	for _, p := range ps {
-		if p.Leader.Host == "" {
-			return false
-		}
-	}
-	return true
 }
 
 // topicName turns a test name into a legal, unique topic name: [A-Za-z0-9-] from the test
@@ -232,9 +175,9 @@ func (p fixedPartition) Balance(_ kafka.Message, partitions ...int) int {
 // Key, Value, Headers and Time are set.
 func ReadAll(t testing.TB, addr, topic string) []kafka.Message {
 	t.Helper()
-	ctx, client, done := session(addr, time.Now().Add(opTimeout))
-	defer done()
-	out, err := kafkaread.ReadAll(ctx, client, topic)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	out, err := (testbed.Admin{Addr: addr}).ReadAll(ctx, topic)
 	if err != nil {
 		t.Fatalf("kafkatest.ReadAll: %v", err)
 	}
@@ -246,30 +189,14 @@ func ReadAll(t testing.TB, addr, topic string) []kafka.Message {
 // Every partition of the topic has an entry; it is -1 where the group has committed nothing.
 func CommittedOffsets(t testing.TB, addr, group, topic string) map[int]int64 {
 	t.Helper()
-	ctx, client, done := session(addr, time.Now().Add(opTimeout))
-	defer done()
-	parts, err := kafkaread.PartitionIDs(ctx, client, topic)
-	if err != nil {
-		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
-	}
-	out, err := kafkaread.CommittedOffsets(ctx, client, group, topic, parts)
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	out, err := (testbed.Admin{Addr: addr}).Committed(ctx, group, topic)
 	if err != nil {
 		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
 	}
 	return out
 }
-
-// session returns a context ending at deadline and a client on a private transport; done
-// cancels the one and closes the other's connections.
-func session(addr string, deadline time.Time) (ctx context.Context, client *kafka.Client, done func()) {
-	transport := newTransport()
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	client = &kafka.Client{Addr: kafka.TCP(addr), Transport: transport}
-	return ctx, client, func() { cancel(); transport.CloseIdleConnections() }
-}
-
-// pause is how long Topic's metadata poll waits between attempts.
-const pause = 50 * time.Millisecond
 
 // newTransport returns a private kafka-go transport; callers close it with
 // CloseIdleConnections so no connection or goroutine outlives the helper.
