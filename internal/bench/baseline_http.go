@@ -36,11 +36,11 @@ const (
 // decoding, batching or garbage collection. Whatever notifierd spends per request beyond
 // this is its own.
 func (b *Bench) httpFloor(ctx context.Context) error {
-	sim, err := StartSim(0)
+	sim, err := startSim(ctx, 0)
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
+	defer func() { _ = sim.Close() }()
 	body, err := floorBody(httpFloorNotifications)
 	if err != nil {
 		return err

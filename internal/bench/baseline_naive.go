@@ -24,11 +24,11 @@ import (
 // kafka.Reader; it stops at the end of the topic or at NaiveEvents / NaiveTime, whichever
 // comes first.
 func (b *Bench) naive(ctx context.Context, latencyMs int) error {
-	sim, err := StartSim(time.Duration(latencyMs) * time.Millisecond)
+	sim, err := startSim(ctx, time.Duration(latencyMs)*time.Millisecond)
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
+	defer func() { _ = sim.Close() }()
 	limit := min(b.opt.NaiveEvents, b.mainData.Count())
 	b.logf("naive sender, %d ms: up to %d events or %s", latencyMs, limit, b.opt.NaiveTime)
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: b.opt.Partitions}}

@@ -40,11 +40,11 @@ func (b *Bench) brokerCPU() time.Duration {
 // rate), waits until the simulator acknowledged every event or the bound passed, and
 // measures the daemon's process over that window.
 func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) {
-	sim, err := StartSim(r.latency)
+	sim, err := startSim(ctx, r.latency)
 	if err != nil {
 		return nil, err
 	}
-	defer sim.Close()
+	defer func() { _ = sim.Close() }()
 	maxNotes := r.maxNotes
 	if maxNotes == 0 {
 		maxNotes = b.opt.MaxNotifications
@@ -93,7 +93,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	}
 	want := produced.Count()
 	waitCtx, cancelWait := context.WithDeadline(ctx, start.Add(r.bound))
-	end, complete := sim.WaitUnique(waitCtx, want)
+	end, complete := waitUnique(waitCtx, sim, want)
 	cancelWait()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -122,7 +122,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		return nil, fmt.Errorf("notifierd exited during the run (log in %s)", filepath.Join(b.dir, r.name))
 	}
 	st := sim.Stats()
-	lat, toSim, last := sim.Acks()
+	lat, toSim, last := simAcks(sim)
 	if complete && last.After(start) {
 		end = last
 	}

@@ -28,11 +28,11 @@ func (b *Bench) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sim, err := StartSim(0)
+	sim, err := startSim(ctx, 0)
 	if err != nil {
 		return err
 	}
-	defer sim.Close()
+	defer func() { _ = sim.Close() }()
 	d, err := StartDaemon(b.bin, filepath.Join(b.dir, "memory"), DaemonSpec{
 		Broker: b.opt.Broker, Topic: topic, Group: b.runID + "-memory", DLQTopic: b.dlq, SimURL: sim.URL,
 		Linger: memLinger, MaxBufferedEvents: int(n) + 1000, MaxBufferedBytes: b.opt.MemBufferedBytes,

@@ -121,18 +121,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	sim := targetsim.New(targetsim.Config{Logger: cfg.Log.Named("targetsim")}, cfg.simFaults())
-	srv, err := serveSim(ctx, sim, cfg.Log)
+	errLog, err := zap.NewStdLogAt(cfg.Log, zap.WarnLevel)
+	if err != nil {
+		return nil, fmt.Errorf("logger for the Target simulator: %w", err)
+	}
+	sim, err := testbed.ServeSim(ctx, testbed.SimOptions{Config: targetsim.Config{Logger: cfg.Log.Named("targetsim")}, Faults: cfg.simFaults(), ErrorLog: errLog})
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if err := srv.stop(); err != nil {
+		if err := sim.Close(); err != nil {
 			cfg.Log.Warn("stopping the simulator", zap.Error(err))
 		}
 	}()
 
-	dcfg, err := daemonConfig(cfg, b.addr, n, srv.url)
+	dcfg, err := daemonConfig(cfg, b.addr, n, sim.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +144,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building notifierd: %w", err)
 	}
-	r := &run{cfg: cfg, msgs: msgs, sim: sim, reg: reg, start: start}
+	r := &run{cfg: cfg, msgs: msgs, sim: sim.Sim, reg: reg, start: start}
 	if err := r.startDaemon(ctx, d); err != nil {
 		return nil, err
 	}
@@ -156,7 +159,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	fmt.Fprintf(cfg.Out, "notifierd demo: %d events from %d visitors (seed %d) into %s (%d partitions)\n",
 		cfg.Events, cfg.Visitors, cfg.Seed, n.topic, cfg.Partitions)
 	fmt.Fprintf(cfg.Out, "  broker %s\n", b.name)
-	fmt.Fprintf(cfg.Out, "  Target simulator at %s (latency %s-%s, %s)\n", srv.url, cfg.LatencyMin, cfg.LatencyMax, faultsText(cfg.Faults))
+	fmt.Fprintf(cfg.Out, "  Target simulator at %s (latency %s-%s, %s)\n", sim.URL, cfg.LatencyMin, cfg.LatencyMax, faultsText(cfg.Faults))
 	if r.adminAddr != nil {
 		fmt.Fprintf(cfg.Out, "  notifierd metrics at http://%s/metrics\n", r.adminAddr)
 	}
@@ -221,18 +224,12 @@ func newNames(now time.Time) names {
 	return names{run: run, topic: topic, dlq: topic + ".dlq", group: topic}
 }
 
-// daemonConfig is config.Default() pointed at the demo's broker, topics and simulator.
+// daemonConfig is notifierd's default configuration pointed at the demo's broker, topics and
+// simulator.
 func daemonConfig(cfg Config, brokerAddr string, n names, simURL string) (config.Config, error) {
-	c := config.Default()
-	c.Kafka.Brokers = []string{brokerAddr}
-	c.Kafka.Topic = n.topic
-	c.Kafka.DLQTopic = n.dlq
-	c.Kafka.Group = n.group
+	c := testbed.DaemonConfig(testbed.Wiring{Brokers: brokerAddr, Topic: n.topic, Group: n.group, DLQTopic: n.dlq, SimURL: simURL, Client: "demoshop"})
 	c.Kafka.SessionTimeout = 6 * time.Second // the minimum of both Kafka and kfake
 	c.Kafka.HeartbeatInterval = time.Second
-	c.Target.Client = "demoshop"
-	c.Target.URL = simURL + "/c/{client}"
-	c.Target.EdgeURL = simURL + "/e/{hint}"
 	c.Batch.Linger = 200 * time.Millisecond
 	c.Admin.Listen = cfg.AdminListen
 	if err := c.ValidateDaemon(); err != nil {
