@@ -17,7 +17,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/bench"
 	"github.com/notifierd/notifierd/internal/repo"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -111,12 +111,19 @@ func run(args []string, stderr io.Writer) int {
 		}()
 	}
 
-	stopBroker, err := ensureBroker(ctx, root, *broker, stderr)
+	local, err := localBroker(root, *broker, stderr)
+	if err == nil && local != nil {
+		err = local.Ensure(ctx)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
 	}
-	defer stopBroker()
+	brokerPID := 0
+	if local != nil {
+		defer func() { _ = local.Close(context.WithoutCancel(ctx)) }()
+		brokerPID = local.PID()
+	}
 
 	opt := bench.Options{
 		Broker: *broker, RepoRoot: root, WorkDir: filepath.Join(root, ".cache", "bench"),
@@ -125,7 +132,7 @@ func run(args []string, stderr io.Writer) int {
 		NaiveEvents: *naiveEvents, NaiveTime: *naiveTime, PacedFractions: fracs, PacedDuration: *pacedDur,
 		OpenSessions: *open, MemBufferedBytes: *memBytes,
 		SweepEvents: *sweepEvents, SweepTime: *sweepTime, SweepLatencies: lats, SweepSizes: sizes,
-		RunTimeout: *runTimeout, Skip: skipSet, Log: stderr, BrokerPID: brokerPID(root),
+		RunTimeout: *runTimeout, Skip: skipSet, Log: stderr, BrokerPID: brokerPID,
 	}
 	if os.Getenv("MAKELEVEL") != "" { // make bench passes --broker, then BENCH_FLAGS
 		rest := args
@@ -200,52 +207,25 @@ func write(dir, rawPath string, res *bench.Results) error {
 	return os.WriteFile(rawPath, raw, 0o644)
 }
 
-// ensureBroker starts the local broker if nothing answers at addr, and returns how to stop
-// what it started (nothing, if the broker was already there).
-func ensureBroker(ctx context.Context, root, addr string, stderr io.Writer) (func(), error) {
-	if conn, err := net.DialTimeout("tcp", addr, 2*time.Second); err == nil {
-		conn.Close()
-		return func() {}, nil
-	}
+// localBroker is the local broker (make test's) at addr, started if nothing answers there
+// and then stopped at the end; nil for a broker elsewhere, which must answer.
+func localBroker(root, addr string, stderr io.Writer) (*testbed.LocalKafka, error) {
 	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host != "127.0.0.1" {
+	p, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || host != "127.0.0.1" {
+		if conn, derr := net.DialTimeout("tcp", addr, 2*time.Second); derr == nil {
+			conn.Close()
+			return nil, nil // nothing to start, stop or measure
+		}
 		return nil, fmt.Errorf("nothing answers at %s", addr)
 	}
-	script := filepath.Join(root, "deploy", "kafka", "local-kafka.sh")
-	env := append(os.Environ(), "KAFKA_PORT="+port)
-	fmt.Fprintln(stderr, "bench: no broker at", addr, "- starting the local one")
-	cmd := exec.CommandContext(ctx, "bash", script, "start")
-	cmd.Stdout, cmd.Stderr, cmd.Env = stderr, stderr, env
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("starting the local broker: %w", err)
+	home := os.Getenv("KAFKA_HOME_DIR")
+	if home == "" {
+		home = filepath.Join(root, ".cache", "kafka")
 	}
-	return func() {
-		cmd := exec.Command("bash", script, "stop")
-		cmd.Stdout, cmd.Stderr, cmd.Env = stderr, stderr, env
-		_ = cmd.Run()
-	}, nil
-}
-
-// brokerPID is the local broker's process (deploy/kafka/local-kafka.sh's pid file), if that
-// process is alive and is Kafka; 0 otherwise.
-func brokerPID(root string) int {
-	dir := os.Getenv("KAFKA_HOME_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".cache", "kafka")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "broker.pid"))
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0
-	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if err != nil || !strings.Contains(string(cmdline), "kafka.Kafka") {
-		return 0
-	}
-	return pid
+	return &testbed.LocalKafka{Port: p, Home: home, RepoRoot: root,
+		Script: filepath.Join(root, "deploy", "kafka", "local-kafka.sh"),
+		Log:    func(format string, args ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", args...) }}, nil
 }
 
 func floats(s string) ([]float64, error) {

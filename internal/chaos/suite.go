@@ -53,7 +53,7 @@ type suite struct {
 	runID  string
 	runDir string
 	bins   struct{ notifierd, targetsim string }
-	broker *Broker
+	broker *testbed.LocalKafka
 	start  time.Time
 }
 
@@ -92,7 +92,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if err := s.build(ctx); err != nil {
 			return nil, err
 		}
-		s.broker = &Broker{Port: opts.KafkaPort, Home: opts.KafkaHome, RepoRoot: opts.RepoRoot,
+		s.broker = &testbed.LocalKafka{Wipe: true, Port: opts.KafkaPort, Home: opts.KafkaHome, RepoRoot: opts.RepoRoot,
 			Script: filepath.Join(opts.RepoRoot, "deploy", "kafka", "local-kafka.sh"), Log: s.logf}
 		if err := s.broker.Ensure(ctx); err != nil {
 			return nil, err
@@ -148,7 +148,7 @@ func (s *suite) runScenario(ctx context.Context, sc Scenario) *Result {
 		return res
 	}
 
-	if !s.broker.answers() { // a failed broker restart must not fail every later scenario
+	if !s.broker.Answers() { // a failed broker restart must not fail every later scenario
 		s.logf("[%s] the broker does not answer; starting it", sc.Name)
 		if err := s.broker.Start(sctx); err != nil {
 			res.Fail("broker not available: %v", err)

@@ -1,4 +1,4 @@
-package chaos
+package testbed
 
 import (
 	"context"
@@ -8,30 +8,29 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Broker is the real local Apache Kafka, run by deploy/kafka/local-kafka.sh.
-//
-// The suite uses its own broker home and ports by default (KAFKA_HOME_DIR .cache/chaos/kafka,
-// 127.0.0.1:19092/19093), not make test's 9092: the broker-restart scenario stops and starts
-// the broker, which must never pull the broker from under someone else's tests, and someone
-// else's `make test` stopping a shared broker must not fail a scenario. The jars are shared
-// with .cache/kafka (a symlink), so nothing is fetched twice.
-type Broker struct {
+// LocalKafka is the real local Apache Kafka, run by deploy/kafka/local-kafka.sh on
+// 127.0.0.1:Port (the controller on the next port) with its data in Home (KAFKA_HOME_DIR).
+// The chaos suite gives it a home and ports of its own (it restarts the broker, which must
+// never pull a broker from under someone else's tests); the bench uses make test's.
+type LocalKafka struct {
 	Port     int
 	Home     string // KAFKA_HOME_DIR
 	Script   string // deploy/kafka/local-kafka.sh
 	RepoRoot string
 	Log      func(format string, args ...any)
+	Wipe     bool // Close deletes the broker's data, not only stops it: a home of the run's own
 
-	started bool // this suite started it, so it stops it
+	started bool // this run started it, so it stops it
 }
 
 // Addr is the bootstrap address.
-func (b *Broker) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.Port) }
+func (b *LocalKafka) Addr() string { return "127.0.0.1:" + strconv.Itoa(b.Port) }
 
-func (b *Broker) env() []string {
+func (b *LocalKafka) env() []string {
 	return []string{
 		"KAFKA_PORT=" + strconv.Itoa(b.Port),
 		"KAFKA_CONTROLLER_PORT=" + strconv.Itoa(b.Port+1),
@@ -39,8 +38,8 @@ func (b *Broker) env() []string {
 	}
 }
 
-// answers reports whether something accepts connections on the port.
-func (b *Broker) answers() bool {
+// Answers reports whether something accepts connections on the port.
+func (b *LocalKafka) Answers() bool {
 	c, err := net.DialTimeout("tcp", b.Addr(), 2*time.Second)
 	if err != nil {
 		return false
@@ -51,8 +50,8 @@ func (b *Broker) answers() bool {
 
 // Ensure starts the broker unless something already answers on the port; only a broker it
 // started is stopped by Close.
-func (b *Broker) Ensure(ctx context.Context) error {
-	if b.answers() {
+func (b *LocalKafka) Ensure(ctx context.Context) error {
+	if b.Answers() {
 		b.Log("broker: using the broker already answering on %s", b.Addr())
 		return nil
 	}
@@ -64,9 +63,9 @@ func (b *Broker) Ensure(ctx context.Context) error {
 	return nil
 }
 
-// shareJars points the suite's broker home at the jar cache of make test's broker, when
-// there is one and the suite's home has none yet.
-func (b *Broker) shareJars() {
+// shareJars points a broker home of its own at the jar cache of make test's broker, when
+// there is one and the home has none yet.
+func (b *LocalKafka) shareJars() {
 	lib := filepath.Join(b.Home, "lib")
 	shared := filepath.Join(b.RepoRoot, ".cache", "kafka", "lib")
 	if _, err := os.Lstat(lib); err == nil || lib == shared {
@@ -81,28 +80,30 @@ func (b *Broker) shareJars() {
 }
 
 // Owned reports whether local-kafka.sh with this home runs the broker on the port: only
-// then may the suite restart it.
-func (b *Broker) Owned(ctx context.Context) bool {
+// then may a run restart it.
+func (b *LocalKafka) Owned(ctx context.Context) bool {
 	return b.script(ctx, "status") == nil
 }
 
 // Stop stops the broker (SIGTERM: a controlled shutdown).
-func (b *Broker) Stop(ctx context.Context) error { return b.script(ctx, "stop") }
+func (b *LocalKafka) Stop(ctx context.Context) error { return b.script(ctx, "stop") }
 
 // Start starts it again and waits until it serves clients.
-func (b *Broker) Start(ctx context.Context) error { return b.script(ctx, "start") }
+func (b *LocalKafka) Start(ctx context.Context) error { return b.script(ctx, "start") }
 
-// Close stops the broker if the suite started it, and deletes its data (the suite's home
-// holds nothing but the suite's own topics).
-func (b *Broker) Close(ctx context.Context) error {
+// Close stops the broker if this run started it, and with Wipe deletes its data.
+func (b *LocalKafka) Close(ctx context.Context) error {
 	if !b.started {
 		return nil
 	}
 	b.started = false
-	return b.script(ctx, "wipe")
+	if b.Wipe {
+		return b.script(ctx, "wipe")
+	}
+	return b.script(ctx, "stop")
 }
 
-func (b *Broker) script(ctx context.Context, cmd string) error {
+func (b *LocalKafka) script(ctx context.Context, cmd string) error {
 	start := time.Now()
 	c := exec.CommandContext(ctx, "bash", b.Script, cmd)
 	c.Env = append(os.Environ(), b.env()...)
@@ -117,7 +118,7 @@ func (b *Broker) script(ctx context.Context, cmd string) error {
 }
 
 // Version is the Kafka version of the jars, from the jar name, or "".
-func (b *Broker) Version() string {
+func (b *LocalKafka) Version() string {
 	matches, _ := filepath.Glob(filepath.Join(b.Home, "lib", "kafka_2.13-*.jar"))
 	for _, m := range matches {
 		base := filepath.Base(m)
@@ -127,4 +128,22 @@ func (b *Broker) Version() string {
 		}
 	}
 	return ""
+}
+
+// PID is the broker's process (local-kafka.sh's pid file in Home), if that process is alive
+// and is Kafka; 0 otherwise.
+func (b *LocalKafka) PID() int {
+	raw, err := os.ReadFile(filepath.Join(b.Home, "broker.pid"))
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		return 0
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil || !strings.Contains(string(cmdline), "kafka.Kafka") {
+		return 0
+	}
+	return pid
 }
