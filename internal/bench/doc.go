@@ -7,8 +7,9 @@
 // docs/BENCHMARKS.md and the SVG chart.
 //
 // One file per measurement (baseline_*.go, e2e.go, memory.go, sweep.go); shared helpers for
-// the workload (workload.go), topics and producing (kafka.go), the simulator (sim.go) and the
-// daemon process (daemon.go, proc.go). The pure parts (minimum requests, percentiles, chart and
+// the workload (workload.go), producing (kafka.go), the simulator's records (sim.go) and the
+// daemon's configuration per run (daemon.go); processes, topics, the local broker and the
+// simulator's server come from internal/testbed. The pure parts (minimum requests, percentiles, chart and
 // report rendering, the workload's shape) have unit tests; the rest needs the broker and is
 // exercised by running the command.
 package bench

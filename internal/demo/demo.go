@@ -109,12 +109,16 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 
-	b, err := startBroker(ctx, cfg.Kafka)
+	b, err := testbed.StartBroker(ctx, cfg.Kafka)
 	if err != nil {
 		return nil, err
 	}
-	defer b.close()
-	admin := testbed.Admin{Addr: b.addr}
+	defer b.Close()
+	brokerName := "in-process Kafka (kfake) at " + b.Addr
+	if b.Real {
+		brokerName = "Kafka at " + b.Addr
+	}
+	admin := testbed.Admin{Addr: b.Addr}
 	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
 	defer cancelSetup()
 	if err := errors.Join(admin.CreateTopic(setupCtx, n.topic, cfg.Partitions), admin.CreateTopic(setupCtx, n.dlq, 1)); err != nil {
@@ -135,7 +139,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}()
 
-	dcfg, err := daemonConfig(cfg, b.addr, n, sim.URL)
+	dcfg, err := daemonConfig(cfg, b.Addr, n, sim.URL)
 	if err != nil {
 		return nil, err
 	}
@@ -151,14 +155,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	transport := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-demo"}
 	defer transport.CloseIdleConnections()
 	writer := &kafka.Writer{
-		Addr: kafka.TCP(b.addr), Topic: n.topic, Balancer: &kafka.Murmur2Balancer{},
+		Addr: kafka.TCP(b.Addr), Topic: n.topic, Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, Transport: transport,
 	}
 	r.startPublisher(ctx, NewPublisher(writer.WriteMessages, cfg.Rate))
 
 	fmt.Fprintf(cfg.Out, "notifierd demo: %d events from %d visitors (seed %d) into %s (%d partitions)\n",
 		cfg.Events, cfg.Visitors, cfg.Seed, n.topic, cfg.Partitions)
-	fmt.Fprintf(cfg.Out, "  broker %s\n", b.name)
+	fmt.Fprintf(cfg.Out, "  broker %s\n", brokerName)
 	fmt.Fprintf(cfg.Out, "  Target simulator at %s (latency %s-%s, %s)\n", sim.URL, cfg.LatencyMin, cfg.LatencyMax, faultsText(cfg.Faults))
 	if r.adminAddr != nil {
 		fmt.Fprintf(cfg.Out, "  notifierd metrics at http://%s/metrics\n", r.adminAddr)
@@ -179,7 +183,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	report.Stop, report.Interrupted, report.Broker, report.Err = stop, stop == stopInterrupted, b.name, runErr
+	report.Stop, report.Interrupted, report.Broker, report.Err = stop, stop == stopInterrupted, brokerName, runErr
 	return report, nil
 }
 

@@ -6,5 +6,6 @@
 // Target, or in the dead-letter topic, with every offset committed.
 //
 // The pure parts (traffic generation, reading the metrics, the accounting and its summary)
-// live in their own files and are unit tested; Run wires them to the real components.
+// live in their own files and are unit tested; Run wires them to the real components, with
+// topics and the simulator's server from internal/testbed.
 package demo

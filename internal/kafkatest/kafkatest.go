@@ -46,24 +46,15 @@ const opTimeout = 30 * time.Second
 // this test and closed with t.Cleanup. Real reports whether it is a real broker.
 func Broker(t testing.TB) (addr string, real bool) {
 	t.Helper()
-	if addr := os.Getenv(EnvBroker); addr != "" {
-		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("kafkatest: %s=%s but nothing answers there (start it with `make kafka-start`): %v", EnvBroker, addr, err)
-		}
-		_ = conn.Close()
-		return addr, true
+	addr = os.Getenv(EnvBroker)
+	b, err := testbed.StartBroker(context.Background(), addr, kfake.DefaultNumPartitions(1))
+	if err != nil && addr != "" {
+		t.Fatalf("kafkatest: %s=%s: %v (start it with `make kafka-start`)", EnvBroker, addr, err)
+	} else if err != nil {
+		t.Fatalf("kafkatest: %v", err)
 	}
-	c, err := kfake.NewCluster(
-		kfake.NumBrokers(1),
-		kfake.AllowAutoTopicCreation(),
-		kfake.DefaultNumPartitions(1),
-	)
-	if err != nil {
-		t.Fatalf("kafkatest: start kfake cluster: %v", err)
-	}
-	t.Cleanup(c.Close)
-	return c.ListenAddrs()[0], false
+	t.Cleanup(b.Close)
+	return b.Addr, b.Real
 }
 
 // Topic creates a uniquely named topic (prefix from t.Name(), sanitised, plus a random suffix)

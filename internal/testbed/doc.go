@@ -1,5 +1,7 @@
-// Package testbed owns the pieces that run and observe a real notifierd process for the
-// fault-injection suite (internal/chaos) and the benchmark (internal/bench): reading a
-// process's CPU time and memory from /proc, and scraping and parsing the daemon's
-// Prometheus /metrics.
+// Package testbed owns the test bed that bench, chaos, demo and kafkatest share: notifierd
+// as a process of its own (ProcSet, Notifierd: configuration file, admin address, readiness,
+// /metrics, memory and CPU from /proc, SIGTERM or kill), the configuration that wires it to
+// a bed (DaemonConfig), topic administration (Admin), the local Apache Kafka run by
+// deploy/kafka/local-kafka.sh (LocalKafka), the Target simulator served in-process
+// (ServeSim), and the readers of the daemon's /metrics (Scrape, Families) and of /proc.
 package testbed
