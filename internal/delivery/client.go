@@ -3,11 +3,15 @@ package delivery
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"github.com/notifierd/notifierd/internal/retry"
@@ -58,11 +62,7 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 	req.Header["Accept"] = values[1:2:2]
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		reason := "network"
-		if errors.Is(err, context.DeadlineExceeded) {
-			reason = "timeout"
-		}
-		return nil, &Error{Message: err.Error(), Retryable: true, Reason: reason}
+		return nil, &Error{Message: err.Error(), Retryable: true, Reason: transportFailure(err)}
 	}
 	defer resp.Body.Close()
 	payload, err := readBody(resp.Body, resp.ContentLength, maxResponse)
@@ -84,6 +84,36 @@ func (c *Client) Send(ctx context.Context, url string, body []byte) (*Response, 
 		return nil, &Error{Status: resp.StatusCode, Message: "unreadable 200 response: " + err.Error(), Retryable: true, Reason: "bad_response"}
 	}
 	return out, nil
+}
+
+// transportFailure names the class of a request that got no response, for the failure log
+// and the retries metric: what an operator fixes differs between them.
+func transportFailure(err error) string {
+	var (
+		dnsErr     *net.DNSError
+		verifyErr  *tls.CertificateVerificationError
+		unknownCA  x509.UnknownAuthorityError
+		hostErr    x509.HostnameError
+		invalidErr x509.CertificateInvalidError
+		alertErr   tls.AlertError
+		recordErr  tls.RecordHeaderError
+		netErr     net.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.As(err, &dnsErr):
+		return "dns"
+	case errors.As(err, &verifyErr), errors.As(err, &unknownCA), errors.As(err, &hostErr),
+		errors.As(err, &invalidErr), errors.As(err, &alertErr), errors.As(err, &recordErr):
+		return "tls"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	default:
+		return "network"
+	}
 }
 
 // maxResponse bounds the bytes read of a response.

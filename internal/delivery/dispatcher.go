@@ -15,6 +15,7 @@ import (
 	"github.com/notifierd/notifierd/internal/batch"
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/lease"
+	"github.com/notifierd/notifierd/internal/limit"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
 	"github.com/notifierd/notifierd/pkg/notify"
@@ -28,22 +29,25 @@ type DeadLetterer interface {
 
 // Config tunes the dispatcher.
 type Config struct {
-	Workers          int // requests in flight at most, across sessions
+	Workers          int // requests in flight at most to one edge host: the adaptive limit's cap
 	MaxNotifications int // per request, when merging queued batches
 	MaxBytes         int
 	MaxSessions      int // sessions with queued work at most (the buffered-event bound)
 	// Adaptive limits each edge host's requests in flight by what it sustains, below Workers;
-	// false keeps only the Workers bound, shared by every edge.
+	// false holds every edge at Workers.
 	Adaptive bool
 	Retry    retry.Policy
 }
 
-// Dispatcher delivers batches with at most one request in flight per session. A session
-// waiting out a backoff holds no worker, so one failing session never stalls the others.
+// Dispatcher delivers batches with at most one request in flight per session, and per edge
+// host at most what that edge's limit allows. A session waiting out a backoff, or for its
+// edge, holds no goroutine, so one failing session or edge never stalls the others.
 type Dispatcher struct {
 	cfg         Config
 	send        Send
 	router      *Router
+	edges       *edges
+	failures    *failureLog
 	deadLetters DeadLetterer
 	metrics     *metrics.Metrics
 	log         *zap.Logger
@@ -104,6 +108,12 @@ func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetterer, m *me
 	for i, typ := range [...]string{notify.TypeDisplay, notify.TypeClick} {
 		d.delivered[i].resolve = func() prometheus.Counter { return m.Delivered.WithLabelValues(typ) }
 	}
+	limits := limit.Defaults(cfg.Workers)
+	if !cfg.Adaptive {
+		limits = limit.Config{Min: cfg.Workers, Max: cfg.Workers, Initial: cfg.Workers}
+	}
+	d.edges = newEdges(limits, func(s *session) { d.ready <- s }, m.EdgeConcurrencyLimit, m.EdgeRequestsInFlight)
+	d.failures = newFailureLog(log, failureLogInterval)
 	for class := range d.duration {
 		label := statusClassLabel(class)
 		d.duration[class].resolve = func() prometheus.Observer { return m.RequestDuration.WithLabelValues(label) }
@@ -127,24 +137,20 @@ func (d *Dispatcher) Submit(b *batch.Batch) {
 }
 
 // Run delivers until ctx ends; work not finished by then stays unacknowledged, so its
-// offsets are not committed and Kafka hands it out again.
+// offsets are not committed and Kafka hands it out again. Each attempt runs in a goroutine of
+// its own rather than in a fixed pool: requests hanging on one edge must not hold the
+// workers the other edges need.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range d.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case s := <-d.ready:
-					d.attempt(ctx, s)
-				}
-			}
-		}()
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-d.ready:
+			wg.Go(func() { d.attempt(ctx, s) })
+		}
 	}
-	wg.Wait()
 }
 
 // LastAnswer is when a request to Target last completed, whatever its outcome; zero before
@@ -178,10 +184,20 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session) {
 		d.finishPart(ctx, s, nil)
 		return
 	}
-	resp, err := d.post(ctx, env, part)
+	url := d.router.URL(env)
+	edge := d.edges.acquire(url, s, d.now())
+	if edge == nil {
+		return // parked on its edge, which wakes it when a request there finishes
+	}
+	start := d.now()
+	resp, err := d.post(ctx, url, env, part)
+	end := d.now()
 	if err != nil && ctx.Err() != nil {
+		d.edges.release(edge, end, 0, limit.Ignored)
 		return // shutting down: the part stays unacknowledged and is redelivered later
 	}
+	d.edges.release(edge, end, end.Sub(start), loadOutcome(err))
+	d.failures.record(edge.host, err, end)
 	if err == nil { // even at the shutdown deadline: what Target acknowledged is settled
 		missing := d.acknowledge(env, part, resp)
 		if len(missing) == 0 {
@@ -227,11 +243,11 @@ func (d *Dispatcher) deadLetter(ctx context.Context, it *batch.Item, reason, det
 	}
 }
 
-func (d *Dispatcher) post(ctx context.Context, env *event.Envelope, part []*batch.Item) (*Response, error) {
+func (d *Dispatcher) post(ctx context.Context, url string, env *event.Envelope, part []*batch.Item) (*Response, error) {
 	d.metrics.RequestsInFlight.Inc()
 	d.metrics.RequestSize.Observe(float64(len(part)))
 	start := d.now()
-	resp, err := d.send(ctx, d.router.URL(env), Body(env, part))
+	resp, err := d.send(ctx, url, Body(env, part))
 	d.metrics.RequestsInFlight.Dec()
 	d.lastAnswer.Store(d.now().UnixNano())
 	d.duration[statusClass(err)].get().Observe(d.now().Sub(start).Seconds())
@@ -380,6 +396,17 @@ func dropStale(part []*batch.Item) []*batch.Item {
 		live = append(live, it)
 	}
 	return live
+}
+
+// loadOutcome is what a request's result says about its edge's load: retryable failures
+// (throttling, 5xx, timeouts, connections refused) push back; answers about the request
+// itself do not.
+func loadOutcome(err error) limit.Outcome {
+	var tErr *Error
+	if err != nil && (!errors.As(err, &tErr) || tErr.Retryable) {
+		return limit.PushedBack
+	}
+	return limit.Accepted
 }
 
 // The status classes of RequestDuration, as indexes of Dispatcher.duration.

@@ -20,12 +20,15 @@ type Metrics struct {
 	BufferLimitEvents prometheus.Gauge
 	BufferLimitBytes  prometheus.Gauge
 	RequestsInFlight  prometheus.Gauge
-	CommittedOffset   *prometheus.GaugeVec // topic, partition
-	ConsumerLag       *prometheus.GaugeVec // topic, partition
-	OldestUnacked     prometheus.Gauge
-	LastDelivery      prometheus.Gauge
-	AssignedPartition prometheus.Gauge
-	OffsetsSkipped    *prometheus.CounterVec // topic, partition, reason
+	// Per Target edge host: the adaptive concurrency limit and the requests it has in flight.
+	EdgeConcurrencyLimit *prometheus.GaugeVec // edge
+	EdgeRequestsInFlight *prometheus.GaugeVec // edge
+	CommittedOffset      *prometheus.GaugeVec // topic, partition
+	ConsumerLag          *prometheus.GaugeVec // topic, partition
+	OldestUnacked        prometheus.Gauge
+	LastDelivery         prometheus.Gauge
+	AssignedPartition    prometheus.Gauge
+	OffsetsSkipped       *prometheus.CounterVec // topic, partition, reason
 }
 
 // New creates the metrics and registers them on reg.
@@ -62,6 +65,10 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "notifierd_buffer_limit_bytes", Help: "batch.maxBufferedBytes: fetching pauses when notifierd_buffered_bytes reaches it."}),
 		RequestsInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "notifierd_requests_in_flight", Help: "Delivery API requests awaiting a response."}),
+		EdgeConcurrencyLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "notifierd_target_concurrency_limit", Help: "Requests allowed in flight to a Target edge host now: adaptive, at most target.maxConcurrency."}, []string{"edge"}),
+		EdgeRequestsInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "notifierd_target_requests_in_flight", Help: "Delivery API requests awaiting a response, per Target edge host."}, []string{"edge"}),
 		CommittedOffset: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "notifierd_committed_offset", Help: "Last offset committed, per partition."}, []string{"topic", "partition"}),
 		ConsumerLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -77,6 +84,7 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	reg.MustRegister(m.EventsConsumed, m.EventsInvalid, m.EventsDeadLetter, m.Delivered, m.Batches,
 		m.RequestSize, m.RequestDuration, m.EventLatency, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
+		m.EdgeConcurrencyLimit, m.EdgeRequestsInFlight,
 		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition, m.OffsetsSkipped)
 	return m
 }

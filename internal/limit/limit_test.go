@@ -1,0 +1,174 @@
+package limit
+
+import (
+	"testing"
+	"time"
+)
+
+// clock is a test's time, moved by hand.
+type clock struct{ now time.Time }
+
+func (c *clock) advance(d time.Duration) time.Time { c.now = c.now.Add(d); return c.now }
+
+// roundTrip takes up to n slots, then releases them all after rtt: pushedBack of them pushed
+// back, the rest accepted. It returns how many slots it got.
+func roundTrip(l *Limiter, c *clock, n int, rtt time.Duration, pushedBack int) int {
+	got := 0
+	for got < n && l.TryAcquire(c.now) {
+		got++
+	}
+	end := c.advance(rtt)
+	for i := range got {
+		outcome := Accepted
+		if i*pushedBack/got != (i+1)*pushedBack/got { // spread evenly over the releases
+			outcome = PushedBack
+		}
+		l.Release(end, rtt, outcome)
+	}
+	return got
+}
+
+func newClock() *clock { return &clock{now: time.Unix(1_700_000_000, 0)} }
+
+func TestSlowStartReachesTheCapInAFewRoundTrips(t *testing.T) {
+	c := newClock()
+	l := New(Defaults(2000))
+	if l.Limit() != 20 {
+		t.Fatalf("initial limit = %d, want 20", l.Limit())
+	}
+	windows := 0
+	for l.Limit() < 2000 && windows < 100 {
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+		windows++
+	}
+	// 20 doubling to 2000 takes 7 windows: under a second at Target's 100 ms.
+	if windows > 7 {
+		t.Fatalf("reached %d after %d windows; want 2000 within 7", l.Limit(), windows)
+	}
+}
+
+func TestNoGrowthWithoutDemand(t *testing.T) {
+	c := newClock()
+	l := New(Defaults(2000))
+	for range 20 {
+		roundTrip(l, c, 5, 100*time.Millisecond, 0) // 5 of 20 slots used
+	}
+	if l.Limit() != 20 {
+		t.Fatalf("limit = %d after windows using a quarter of it; want 20 (no evidence to grow)", l.Limit())
+	}
+}
+
+func TestPushBackBeyondToleranceHalves(t *testing.T) {
+	tests := []struct {
+		name       string
+		pushedBack int // of 100
+		want       int
+	}{
+		{"none", 0, 110},         // past slow start: grows by a tenth
+		{"5 percent", 5, 110},    // an occasional 5xx is tolerated
+		{"6 percent", 6, 50},     // beyond it: halved
+		{"all of them", 100, 50}, // a storm: halved, once per window
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			l := New(Config{Min: 1, Max: 1000, Initial: 100, Tolerance: 2, Slack: 20 * time.Millisecond, LossTolerance: 0.05, MinWindow: 20 * time.Millisecond})
+			l.slowStart = false
+			roundTrip(l, c, 100, 50*time.Millisecond, tt.pushedBack)
+			if got := l.Limit(); got != tt.want {
+				t.Fatalf("limit = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAStormFallsToTheMinimumAndRecoversAfterIt(t *testing.T) {
+	c := newClock()
+	l := New(Defaults(2000))
+	for l.Limit() < 2000 {
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+	}
+	start := c.now
+	for l.Limit() > 1 && c.now.Sub(start) < time.Minute { // 429s, answered in 20 ms
+		roundTrip(l, c, 1_000_000, 20*time.Millisecond, 1_000_000)
+	}
+	// The first window still spans the last 100 ms round trip; then halving each 20 ms.
+	if took := c.now.Sub(start); l.Limit() != 1 || took > 2*time.Second {
+		t.Fatalf("limit = %d after %v of push-back; want the minimum 1 within 2s", l.Limit(), took)
+	}
+	windows := 0
+	for l.Limit() < 1000 && windows < 1000 {
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+		windows++
+	}
+	if windows > 80 { // growing by a tenth a round trip: 8 s at 100 ms
+		t.Fatalf("took %d windows to recover to 1000", windows)
+	}
+}
+
+func TestRisingLatencyCutsTheLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		rtt     time.Duration
+		growing bool
+	}{
+		{"steady", 100 * time.Millisecond, true},
+		{"within tolerance", 190 * time.Millisecond, true},
+		{"tripled", 300 * time.Millisecond, false},
+		{"sub-millisecond noise within slack", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClock()
+			baseline := 100 * time.Millisecond
+			if tt.rtt == 0 { // a local edge: 0.2 ms baseline, then 5 ms: 25 times, but 4.8 ms
+				baseline, tt.rtt = 200*time.Microsecond, 5*time.Millisecond
+			}
+			l := New(Defaults(2000))
+			for c.now.Sub(time.Unix(1_700_000_000, 0)) < 200*time.Millisecond {
+				roundTrip(l, c, 1_000_000, baseline, 0)
+			}
+			peak := l.Limit()
+			for c.now.Sub(time.Unix(1_700_000_000, 0)) < 2*time.Second {
+				roundTrip(l, c, 1_000_000, tt.rtt, 0)
+				peak = max(peak, l.Limit())
+			}
+			// Growing means never judged congested: still in slow start (or at the cap).
+			if cut := !l.slowStart; cut == tt.growing {
+				t.Fatalf("at %v after a %v baseline: cut = %v, want %v (limit %d, peak %d)", tt.rtt, baseline, cut, !tt.growing, l.Limit(), peak)
+			}
+			if !tt.growing && l.Limit() >= peak {
+				t.Fatalf("limit %d did not fall below its peak %d while the round trip tripled", l.Limit(), peak)
+			}
+		})
+	}
+}
+
+func TestStaticLimitNeverMoves(t *testing.T) {
+	c := newClock()
+	l := New(Config{Min: 8, Max: 8, Initial: 8})
+	roundTrip(l, c, 100, time.Millisecond, 100)
+	roundTrip(l, c, 100, time.Second, 0)
+	if got := roundTrip(l, c, 100, time.Millisecond, 0); got != 8 || l.Limit() != 8 {
+		t.Fatalf("static limit took %d slots, limit %d; want 8 and 8", got, l.Limit())
+	}
+}
+
+func TestReleaseReportsFreeSlots(t *testing.T) {
+	c := newClock()
+	l := New(Config{Min: 4, Max: 4, Initial: 4})
+	for range 4 {
+		if !l.TryAcquire(c.now) {
+			t.Fatal("a slot under the limit was refused")
+		}
+	}
+	if l.TryAcquire(c.now) {
+		t.Fatal("a fifth slot was granted at limit 4")
+	}
+	if free := l.Release(c.advance(time.Millisecond), time.Millisecond, Accepted); free != 1 {
+		t.Fatalf("Release reported %d free, want 1", free)
+	}
+	if l.InFlight() != 3 || l.Idle() {
+		t.Fatalf("in flight = %d, idle = %v; want 3, false", l.InFlight(), l.Idle())
+	}
+}
