@@ -78,18 +78,19 @@ func TestTransportFailureNamesTheCause(t *testing.T) {
 
 	transport := &http.Transport{TLSClientConfig: &tls.Config{}} // system roots: the test CA is unknown
 	defer transport.CloseIdleConnections()
-	client := &Client{HTTP: &http.Client{Transport: transport}, Timeout: 200 * time.Millisecond}
 	tests := []struct {
-		name string
-		url  string
-		want string
+		name    string
+		url     string
+		timeout time.Duration
+		want    string
 	}{
-		{"unknown certificate authority", untrusted.URL, "tls"},
-		{"connection refused", "http://" + refusedAddr, "refused"},
-		{"no answer in time", hanging.URL, "timeout"},
+		{"unknown certificate authority", untrusted.URL, time.Minute, "tls"},
+		{"connection refused", "http://" + refusedAddr, time.Minute, "refused"},
+		{"no answer in time", hanging.URL, 100 * time.Millisecond, "timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			client := &Client{HTTP: &http.Client{Transport: transport}, Timeout: tt.timeout}
 			_, err := client.Send(context.Background(), tt.url, []byte(`{}`))
 			var tErr *Error
 			if !errors.As(err, &tErr) || tErr.Reason != tt.want || !tErr.Retryable {
