@@ -1,6 +1,8 @@
 // Package admin serves the operator's HTTP endpoint: /metrics for Prometheus, /healthz that
-// fails when work is pending but nothing has progressed for a while (progress, not just a
-// live process), and /readyz once the consumer group has been joined and the topic has partitions.
+// fails when the process is stuck (work pending, nothing progressing and nothing being
+// attempted; not a process retrying through a Target outage), and /readyz once the consumer
+// group has been joined and the topic has partitions. A 200 from either may carry a note of
+// what the pod is going through (a Target outage) after "ok".
 package admin
 
 import (
@@ -21,6 +23,20 @@ import (
 type Probes struct {
 	Ready   func() error // nil when ready; the error says why not
 	Healthy func() error // nil when healthy; the error says why not
+	// Note, if set, is what a 200 adds after "ok": trouble the pod rides out alive and
+	// ready, such as a Target outage. Empty: plain "ok".
+	Note func() string
+}
+
+// ok answers 200 with "ok" and the note, if any.
+func (p Probes) ok(w http.ResponseWriter) {
+	if p.Note != nil {
+		if note := p.Note(); note != "" {
+			fmt.Fprintln(w, "ok:", note)
+			return
+		}
+	}
+	fmt.Fprintln(w, "ok")
 }
 
 // Handler returns the admin mux; withPprof adds Go's profiler under /debug/pprof/.
@@ -38,14 +54,14 @@ func Handler(g prometheus.Gatherer, p Probes, withPprof bool) http.Handler {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "ok")
+		p.ok(w)
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := p.Ready(); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "ok")
+		p.ok(w)
 	})
 	return mux
 }

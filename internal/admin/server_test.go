@@ -15,8 +15,10 @@ func TestProbes(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "notifierd_test_total", Help: "x"})
 	reg.MustRegister(c)
-	readyErr, healthErr := errors.New("topic events does not exist"), error(nil)
-	srv := httptest.NewServer(Handler(reg, Probes{Ready: func() error { return readyErr }, Healthy: func() error { return healthErr }}, false))
+	readyErr, healthErr, note := errors.New("topic events does not exist"), error(nil), ""
+	srv := httptest.NewServer(Handler(reg, Probes{
+		Ready: func() error { return readyErr }, Healthy: func() error { return healthErr }, Note: func() string { return note },
+	}, false))
 	defer srv.Close()
 
 	get := func(path string) (int, string) {
@@ -35,8 +37,14 @@ func TestProbes(t *testing.T) {
 	if code, _ := get("/readyz"); code != 200 {
 		t.Errorf("/readyz after joining = %d, want 200", code)
 	}
-	if code, _ := get("/healthz"); code != 200 {
-		t.Errorf("/healthz while progressing = %d, want 200", code)
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("/healthz while progressing = %d %q, want 200 ok", code, body)
+	}
+	note = "Target failing: nothing acknowledged for 12m0s"
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(path); code != 200 || body != "ok: "+note+"\n" {
+			t.Errorf("%s during a Target outage = %d %q, want 200 with the note", path, code, body)
+		}
 	}
 	healthErr = errors.New("no progress for 10m0s with 12 events pending")
 	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "no progress") {

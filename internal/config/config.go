@@ -66,6 +66,19 @@ type Target struct {
 	MaxConnsPerHost int           `yaml:"maxConnsPerHost"`
 	EdgeCacheSize   int           `yaml:"edgeCacheSize"`
 	Retry           Retry         `yaml:"retry"`
+
+	// AdaptiveConcurrency lets each edge host's requests in flight follow what it sustains,
+	// under MaxConcurrency; false: MaxConcurrency alone, shared by every edge.
+	AdaptiveConcurrency bool      `yaml:"adaptiveConcurrency"`
+	HTTP2               bool      `yaml:"http2"` // negotiate h2 by ALPN when the server offers it
+	TLS                 TargetTLS `yaml:"tls"`
+}
+
+// TargetTLS is how the Delivery API's certificates are verified.
+type TargetTLS struct {
+	// CAFile is a PEM bundle trusted in addition to the system roots (a TLS-inspecting
+	// proxy's CA); empty: the system roots alone.
+	CAFile string `yaml:"caFile"`
 }
 
 // Retry is the backoff between delivery attempts.
@@ -152,6 +165,9 @@ func Default() Config {
 				MaxInterval:     30 * time.Second,
 				Multiplier:      2,
 			},
+
+			AdaptiveConcurrency: true,
+			HTTP2:               true, // Target's edges speak h2 behind their load balancer
 		},
 		Batch: Batch{
 			MaxNotifications:  50,

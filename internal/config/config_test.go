@@ -116,3 +116,31 @@ func TestRedactedHidesSecrets(t *testing.T) {
 		t.Fatalf("durations should print as durations:\n%s", out)
 	}
 }
+
+// The Target connection keys: on by default, off from the file or the environment.
+func TestTargetConnectionKeys(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       Target
+	}{
+		{"defaults", "", nil, Target{AdaptiveConcurrency: true, HTTP2: true}},
+		{"file", "target:\n  http2: false\n  adaptiveConcurrency: false\n  tls:\n    caFile: /etc/proxy-ca.pem\n", nil,
+			Target{TLS: TargetTLS{CAFile: "/etc/proxy-ca.pem"}}},
+		{"environment", "", map[string]string{"NOTIFIERD_TARGET_HTTP2": "false", "NOTIFIERD_TARGET_ADAPTIVE_CONCURRENCY": "false", "NOTIFIERD_TARGET_TLS_CA_FILE": "/ca.pem"},
+			Target{TLS: TargetTLS{CAFile: "/ca.pem"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(writeFile(t, tt.file), envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Target
+			if got.AdaptiveConcurrency != tt.want.AdaptiveConcurrency || got.HTTP2 != tt.want.HTTP2 || got.TLS != tt.want.TLS {
+				t.Errorf("adaptiveConcurrency %v, http2 %v, tls %+v; want %v, %v, %+v",
+					got.AdaptiveConcurrency, got.HTTP2, got.TLS, tt.want.AdaptiveConcurrency, tt.want.HTTP2, tt.want.TLS)
+			}
+		})
+	}
+}

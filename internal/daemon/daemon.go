@@ -53,6 +53,7 @@ type Daemon struct {
 	// httpTransport pools the Target connections; closed at the end of Run.
 	httpTransport *http.Transport
 	consumer      *consumer.Consumer
+	live          *liveness
 
 	// AdminAddr receives the admin listener's address once it is bound (tests use :0).
 	AdminAddr func(net.Addr)
@@ -61,6 +62,16 @@ type Daemon struct {
 // New builds a daemon from cfg.
 func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	d := &Daemon{cfg: cfg, log: log, reg: reg, metrics: metrics.New(reg)}
+	// First: a CA file that cannot be used stops the daemon before anything else is made.
+	httpTransport, err := delivery.NewTransportWith(delivery.TransportConfig{
+		MaxConnsPerHost: cfg.Target.MaxConnsPerHost,
+		CAFile:          cfg.Target.TLS.CAFile,
+		HTTP2:           cfg.Target.HTTP2,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config key target.tls.caFile (%s): %w", config.EnvName("target.tls.caFile"), err)
+	}
+	d.httpTransport = httpTransport
 	dialer, err := kafkaconn.Dialer(cfg.Kafka, "notifierd")
 	if err != nil {
 		return nil, err
@@ -78,21 +89,22 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	budget := batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
 	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
-	d.httpTransport = delivery.NewTransport(cfg.Target.MaxConnsPerHost)
 	client := &delivery.Client{HTTP: &http.Client{Transport: d.httpTransport}, Timeout: cfg.Target.Timeout}
 	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
+	told := &toldWait{now: time.Now}
 	d.dispatcher = delivery.NewDispatcher(delivery.Config{
 		Workers:          cfg.Target.MaxConcurrency,
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
 		MaxSessions:      cfg.Batch.MaxBufferedEvents,
+		Adaptive:         cfg.Target.AdaptiveConcurrency,
 		Retry: retry.Policy{
 			Initial:    cfg.Target.Retry.InitialInterval,
 			Max:        cfg.Target.Retry.MaxInterval,
 			Multiplier: cfg.Target.Retry.Multiplier,
 			MaxElapsed: cfg.Target.Retry.MaxElapsedTime,
 		},
-	}, client.Send, router, d.dlqWriter, d.metrics, log)
+	}, told.observe(client.Send), router, d.dlqWriter, d.metrics, log)
 	d.batcher = batch.New(batch.Config{
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
@@ -112,6 +124,18 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		budget: budget, batcher: d.batcher, deadLetters: d.dlqWriter, metrics: d.metrics, log: log,
 	}
 	d.intake.markProgress()
+	d.live = &liveness{
+		stall: cfg.Admin.StallTimeout, maxWait: cfg.Target.Retry.MaxInterval, now: time.Now,
+		pending: func() int {
+			events, _ := d.intake.budget.Used()
+			return max(events, d.consumer.Pending()) // buffered events are pending offsets too: no sum
+		},
+		progress: func() time.Time {
+			return latest(time.Unix(0, d.intake.lastProgress.Load()), d.consumer.LastCommitProgress())
+		},
+		answer: d.dispatcher.LastAnswer,
+		told:   told.end,
+	}
 	startOffset := kafka.FirstOffset
 	if cfg.Kafka.StartOffset == "latest" {
 		startOffset = kafka.LastOffset
@@ -184,7 +208,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	wg.Go(func() { d.dlqWriter.Run(base) })
 	adminErr := make(chan error, 1)
 	if adminLn != nil {
-		h := admin.Handler(d.reg, admin.Probes{Ready: d.consumer.Ready, Healthy: d.healthy}, d.cfg.Admin.Pprof)
+		probes := admin.Probes{
+			Ready:   d.consumer.Ready,
+			Healthy: func() error { _, err := d.live.check(); return err },
+			Note:    func() string { note, _ := d.live.check(); return note },
+		}
+		h := admin.Handler(d.reg, probes, d.cfg.Admin.Pprof)
 		wg.Go(func() { adminErr <- admin.Serve(base, adminLn, h, d.log) })
 	}
 
@@ -203,19 +232,4 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("notifierd stopped")
 	return errors.Join(consumeErr, serveErr, closeErr)
-}
-
-// healthy fails when events are pending but nothing was acknowledged, dead-lettered or
-// committed for admin.stallTimeout: a live process that no longer makes progress.
-func (d *Daemon) healthy() error {
-	events, _ := d.intake.budget.Used()
-	pending := max(events, d.consumer.Pending()) // buffered events are pending offsets too: no sum
-	if pending == 0 {
-		return nil
-	}
-	last := time.Unix(0, max(d.intake.lastProgress.Load(), d.consumer.LastCommitProgress().UnixNano()))
-	if idle := time.Since(last); idle > d.cfg.Admin.StallTimeout {
-		return fmt.Errorf("no progress for %s with %d events pending", idle.Round(time.Second), pending)
-	}
-	return nil
 }

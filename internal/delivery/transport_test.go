@@ -1,0 +1,154 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/notifierd/notifierd/internal/targetsim"
+)
+
+// httpsSim serves a Target simulator over HTTPS with a fresh CA, and writes that CA to a file.
+func httpsSim(t *testing.T, opts targetsim.TLSOptions) (url, caFile string) {
+	t.Helper()
+	tl, err := targetsim.NewTLS(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(targetsim.New(targetsim.Config{}, targetsim.Faults{}))
+	srv.TLS = tl.ServerConfig()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes are some tests' point
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, tl.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return srv.URL, caFile
+}
+
+const simBody = `{"context":{"channel":"web"},"id":{"tntId":"abc.21_0"},"notifications":[{"id":"n1","type":"display","timestamp":1700000000000,"tokens":["t"],"mbox":{"name":"m"}}]}`
+
+// postOver posts a valid delivery request through tr and returns the protocol it used.
+func postOver(t *testing.T, tr *http.Transport, url string) (protoMajor int, err error) {
+	t.Helper()
+	t.Cleanup(tr.CloseIdleConnections)
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Post(url+"/c/acme/rest/v1/delivery?sessionId=s1", "application/json", strings.NewReader(simBody))
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	return resp.ProtoMajor, nil
+}
+
+func mustTransport(t *testing.T, cfg TransportConfig) *http.Transport {
+	t.Helper()
+	tr, err := NewTransportWith(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// target.http2 decides the protocol with a server offering h2; a server offering only
+// http/1.1 gets it either way.
+func TestTransportNegotiatesHTTP2OnlyWhenOn(t *testing.T) {
+	tests := []struct {
+		name      string
+		http2     bool
+		http1Only bool // the server's side
+		want      int
+	}{
+		{"h2 on, offered", true, false, 2},
+		{"h2 off, offered", false, false, 1},
+		{"h2 on, not offered", true, true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, caFile := httpsSim(t, targetsim.TLSOptions{HTTP1Only: tt.http1Only})
+			got, err := postOver(t, mustTransport(t, TransportConfig{MaxConnsPerHost: 4, CAFile: caFile, HTTP2: tt.http2}), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("HTTP/%d, want HTTP/%d", got, tt.want)
+			}
+		})
+	}
+}
+
+// A server signed by the CA file is trusted, and Client.Send reads its acknowledgements; one
+// signed by another CA is refused with an x509 error, as is the simulator's CA without the
+// file (the system roots alone).
+func TestTransportTrust(t *testing.T) {
+	url, caFile := httpsSim(t, targetsim.TLSOptions{})
+	_, otherCA := httpsSim(t, targetsim.TLSOptions{})
+
+	c := &Client{HTTP: &http.Client{Transport: mustTransport(t, TransportConfig{MaxConnsPerHost: 4, CAFile: caFile, HTTP2: true})}, Timeout: 10 * time.Second}
+	resp, err := c.Send(context.Background(), url+"/c/acme/rest/v1/delivery?sessionId=s1", []byte(simBody))
+	if err != nil || !resp.Acked["n1"] {
+		t.Fatalf("trusted CA: %+v, %v", resp, err)
+	}
+
+	for name, cfg := range map[string]TransportConfig{
+		"another CA":   {MaxConnsPerHost: 4, CAFile: otherCA, HTTP2: true},
+		"system roots": {MaxConnsPerHost: 4, HTTP2: true},
+	} {
+		_, err := postOver(t, mustTransport(t, cfg), url)
+		var unknown x509.UnknownAuthorityError
+		if !errors.As(err, &unknown) {
+			t.Errorf("%s: %v, want x509.UnknownAuthorityError", name, err)
+		}
+	}
+}
+
+// The CA file adds to the system roots rather than replacing them.
+func TestTransportCAFileKeepsSystemRoots(t *testing.T) {
+	system, err := x509.SystemCertPool()
+	if err != nil || system.Equal(x509.NewCertPool()) {
+		t.Skip("no system roots on this machine")
+	}
+	_, caFile := httpsSim(t, targetsim.TLSOptions{})
+	pemBytes, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := system.Clone()
+	want.AppendCertsFromPEM(pemBytes)
+	got := mustTransport(t, TransportConfig{MaxConnsPerHost: 1, CAFile: caFile}).TLSClientConfig.RootCAs
+	if !got.Equal(want) {
+		t.Error("the roots are not the system roots plus the CA file")
+	}
+}
+
+// A CA file that cannot be used is an error naming it, never a silent fallback.
+func TestTransportCAFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.pem")
+	garbage := filepath.Join(dir, "garbage.pem")
+	for path, content := range map[string][]byte{empty: nil, garbage: bytes.Repeat([]byte("not a certificate\n"), 3)} {
+		if err := os.WriteFile(path, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, path := range []string{filepath.Join(dir, "missing.pem"), empty, garbage} {
+		_, err := NewTransportWith(TransportConfig{MaxConnsPerHost: 1, CAFile: path})
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Errorf("%s: %v, want an error naming the file", filepath.Base(path), err)
+		}
+	}
+}
