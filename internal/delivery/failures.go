@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,6 +25,9 @@ type failureLog struct {
 
 	mu    sync.Mutex
 	hosts map[string]*hostFailures
+	// tracked is len(hosts), read without the lock: a success while no host has failed,
+	// nearly every request, costs one atomic load.
+	tracked atomic.Int32
 }
 
 // hostFailures is what one host's failures have been since its last line.
@@ -40,6 +44,9 @@ func newFailureLog(log *zap.Logger, interval time.Duration) *failureLog {
 // record notes a request's result: retried failures are counted and logged when due; a
 // success after failures not yet reported logs them as recovered.
 func (f *failureLog) record(host string, err error, now time.Time) {
+	if err == nil && f.tracked.Load() == 0 {
+		return
+	}
 	var tErr *Error
 	if err != nil && errors.As(err, &tErr) && !tErr.Retryable {
 		return // not retried: the item is dead-lettered, and the dead-letter log says why
@@ -47,13 +54,16 @@ func (f *failureLog) record(host string, err error, now time.Time) {
 	f.mu.Lock()
 	h := f.hosts[host]
 	if err == nil {
-		if h == nil || len(h.counts) == 0 || now.Sub(h.lastLine) < f.interval {
-			f.mu.Unlock()
+		if h == nil || now.Sub(h.lastLine) < f.interval {
+			f.unlock()
 			return
 		}
 		counts, causes := h.take(now)
-		delete(f.hosts, host)
-		f.mu.Unlock()
+		delete(f.hosts, host) // its episode is over: the next failure is a first again
+		f.unlock()
+		if len(counts) == 0 {
+			return // everything was in a line already
+		}
 		f.log.Info("Target edge answering again", zap.String("host", host), zap.Any("failures_since_last_report", counts), zap.String("causes", causeList(causes)))
 		return
 	}
@@ -72,16 +82,22 @@ func (f *failureLog) record(host string, err error, now time.Time) {
 	h.counts[class]++
 	h.causes[class] = err.Error()
 	if !first && now.Sub(h.lastLine) < f.interval {
-		f.mu.Unlock()
+		f.unlock()
 		return
 	}
 	counts, causes := h.take(now)
-	f.mu.Unlock()
+	f.unlock()
 	if first {
 		f.log.Warn("Target request failed; retrying", zap.String("host", host), zap.String("class", class), zap.Error(err))
 		return
 	}
 	f.log.Warn("Target requests still failing; retrying", zap.String("host", host), zap.Duration("over", f.interval), zap.Any("failures", counts), zap.String("causes", causeList(causes)))
+}
+
+// unlock publishes the number of hosts tracked and releases the lock.
+func (f *failureLog) unlock() {
+	f.tracked.Store(int32(len(f.hosts)))
+	f.mu.Unlock()
 }
 
 // take returns the counts and causes since the last line and starts a new period at now.
