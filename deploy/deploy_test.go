@@ -542,6 +542,16 @@ func TestChartRenderedConfigIsValid(t *testing.T) {
 	}
 }
 
+// underMount reports whether path lies in a directory mounted by one of mounts.
+func underMount(mounts []any, path string) bool {
+	for _, m := range mounts {
+		if dir := str(dig(m, "mountPath")); str(dig(m, "subPath")) == "" && strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/") {
+			return true
+		}
+	}
+	return false
+}
+
 func checkRendered(t *testing.T, objs []map[string]any, partitions int) {
 	cm, dep := find(objs, "ConfigMap"), find(objs, "Deployment")
 	if cm == nil || dep == nil {
@@ -598,6 +608,16 @@ func checkRendered(t *testing.T, objs []map[string]any, partitions int) {
 	}
 	if cfg.Kafka.SASL.Mechanism != "" && !strings.HasPrefix(string(cfg.Kafka.SASL.Password), "secret-from-") {
 		t.Errorf("SASL is on but the password does not come from a Secret (%s)", config.EnvName("kafka.sasl.password"))
+	}
+
+	// Every file the configuration names lies under a volume mounted in the container.
+	for key, path := range map[string]string{
+		"kafka.tls.caFile": cfg.Kafka.TLS.CAFile, "kafka.tls.certFile": cfg.Kafka.TLS.CertFile,
+		"kafka.tls.keyFile": cfg.Kafka.TLS.KeyFile, "target.tls.caFile": cfg.Target.TLS.CAFile,
+	} {
+		if path != "" && !underMount(dig(ctr, "volumeMounts").([]any), path) {
+			t.Errorf("%s %s is under no volume mounted in the container", key, path)
+		}
 	}
 
 	// Admin endpoint, ports and probes agree.
