@@ -1,8 +1,9 @@
 // Package targettest checks the Target side of notifierd's network settings as an operator
 // relies on them (docs/OPERATIONS.md): the Delivery API client built by
-// delivery.NewTransport (what the daemon uses) takes its proxy from the environment
-// (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), verifies TLS certificates, and holds at most
-// target.maxConnsPerHost connections per host; target.timeout bounds each attempt.
+// delivery.NewTransport (the daemon's transport at the default target.http2 and without
+// target.tls.caFile, which internal/delivery's transport tests cover) takes its proxy from
+// the environment (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), verifies TLS certificates, and holds at
+// most target.maxConnsPerHost connections per host; target.timeout bounds each attempt.
 //
 // Everything runs against servers on 127.0.0.1; the "remote" host names end in .invalid
 // and are never resolved (the proxy answers for them).
