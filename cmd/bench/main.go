@@ -56,7 +56,9 @@ func run(args []string, stderr io.Writer) int {
 		sweepLat    = fs.String("sweep-latencies", "0,10,50,100", "simulator latencies of the sweep, ms")
 		sweepSizes  = fs.String("sweep-sizes", "1,10,50", "batch.maxNotifications values of the sweep (at 0 ms)")
 		runTimeout  = fs.Duration("run-timeout", 10*time.Minute, "bound for one daemon run to acknowledge everything")
-		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep")
+		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep,latency,storm,tls")
+		latencyPts  = fs.String("latency-points", "0,50,100,200", "simulator latencies, ms, at which static and adaptive limits drain the same data set")
+		stormLat    = fs.Duration("storm-latency", 100*time.Millisecond, "simulator latency of the 429 storm and 5xx burst runs")
 		out         = fs.String("out", "docs", "`directory` for BENCHMARKS.md and the chart")
 		seed        = fs.Uint64("seed", 1, "workload seed")
 		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the bench process (the simulator, producers, baselines run in it) to `file`")
@@ -79,10 +81,11 @@ func run(args []string, stderr io.Writer) int {
 	if *sweepEvents == 0 {
 		*sweepEvents = min(max(*events/5, 10_000), 200_000)
 	}
+	latencyPoints, err0 := ints(*latencyPts)
 	lats, err1 := ints(*sweepLat)
 	sizes, err2 := ints(*sweepSizes)
 	fracs, err3 := floats(*pacedFrac)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	if err := errors.Join(err0, err1, err2, err3); err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 2
 	}
@@ -132,6 +135,7 @@ func run(args []string, stderr io.Writer) int {
 		NaiveEvents: *naiveEvents, NaiveTime: *naiveTime, PacedFractions: fracs, PacedDuration: *pacedDur,
 		OpenSessions: *open, MemBufferedBytes: *memBytes,
 		SweepEvents: *sweepEvents, SweepTime: *sweepTime, SweepLatencies: lats, SweepSizes: sizes,
+		LatencyPoints: latencyPoints, StormLatency: *stormLat,
 		RunTimeout: *runTimeout, Skip: skipSet, Log: stderr, BrokerPID: brokerPID,
 	}
 	if os.Getenv("MAKELEVEL") != "" { // make bench passes --broker, then BENCH_FLAGS
@@ -182,6 +186,9 @@ func render(path, dir string, stderr io.Writer) int {
 	if err == nil {
 		err = os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(&res), 0o644)
 	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, bench.AdaptiveChartFile), bench.AdaptiveChart(&res), 0o644)
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
 		return 1
@@ -198,6 +205,9 @@ func write(dir, rawPath string, res *bench.Results) error {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(res), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, bench.AdaptiveChartFile), bench.AdaptiveChart(res), 0o644); err != nil {
 		return err
 	}
 	raw, err := json.MarshalIndent(res, "", "  ")
@@ -259,10 +269,16 @@ func ints(s string) ([]int, error) {
 }
 
 // httpFloor is the bare HTTP sender, run by the bench as a process of its own:
-// http-floor URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY.
+// http-floor URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY [CA-FILE http1|h2].
 func httpFloor(args []string, stderr io.Writer) int {
+	var caFile string
+	var http1 bool
+	if len(args) == 7 {
+		caFile, http1 = args[5], args[6] == "http1"
+		args = args[:5]
+	}
 	if len(args) != 5 {
-		fmt.Fprintln(stderr, "bench http-floor: want URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY")
+		fmt.Fprintln(stderr, "bench http-floor: want URL BODY-FILE NOTIFICATIONS REQUESTS CONCURRENCY [CA-FILE http1|h2]")
 		return 2
 	}
 	counts, err := ints(strings.Join(args[2:], ","))
@@ -280,7 +296,7 @@ func httpFloor(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := bench.HTTPFloorSend(ctx, args[0], body, counts[0], counts[1], counts[2]); err != nil {
+	if err := bench.HTTPFloorSend(ctx, args[0], body, counts[0], counts[1], counts[2], caFile, http1); err != nil {
 		fmt.Fprintln(stderr, "bench http-floor:", err)
 		return 1
 	}

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/batch"
-	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/delivery"
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/targetsim"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -36,49 +36,73 @@ const (
 // decoding, batching or garbage collection. Whatever notifierd spends per request beyond
 // this is its own.
 func (b *Bench) httpFloor(ctx context.Context) error {
-	sim, err := startSim(ctx, 0)
+	run, err := b.sendFloor(ctx, nil)
 	if err != nil {
 		return err
+	}
+	b.res.HTTPFloor = run
+	return nil
+}
+
+// floorConcurrency is the bare sender's requests in flight: enough to keep a 0 ms simulator
+// busy, as notifierd's limit did before it adapted.
+const floorConcurrency = 256
+
+// sendFloor runs the bare HTTP sender against a fresh 0 ms simulator, over HTTPS when t is
+// set.
+func (b *Bench) sendFloor(ctx context.Context, t *simTLS) (*HTTPFloorRun, error) {
+	var serverTLS *targetsim.TLS
+	if t != nil {
+		serverTLS = t.server
+	}
+	sim, err := startSim(ctx, 0, serverTLS)
+	if err != nil {
+		return nil, err
 	}
 	defer func() { _ = sim.Close() }()
 	body, err := floorBody(httpFloorNotifications)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	dir := filepath.Join(b.dir, "http-floor")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
 	bodyPath := filepath.Join(dir, "body.json")
 	if err := os.WriteFile(bodyPath, body, 0o644); err != nil {
-		return err
+		return nil, err
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	concurrency := config.Default().Target.MaxConcurrency
 	url := sim.URL + "/rest/v1/delivery?client=benchclient&sessionId=floor-" // + the sender's number
-	b.logf("bare HTTP sender: %d requests of %d notifications, %d concurrent", httpFloorRequests, httpFloorNotifications, concurrency)
-	cmd := exec.CommandContext(ctx, self, HTTPFloorCommand, url, bodyPath,
-		strconv.Itoa(httpFloorNotifications), strconv.Itoa(httpFloorRequests), strconv.Itoa(concurrency))
+	args := []string{HTTPFloorCommand, url, bodyPath,
+		strconv.Itoa(httpFloorNotifications), strconv.Itoa(httpFloorRequests), strconv.Itoa(floorConcurrency)}
+	proto := "plain HTTP"
+	if t != nil {
+		proto = map[bool]string{true: "http1", false: "h2"}[t.http1()]
+		args = append(args, t.caFile(), proto)
+	}
+	b.logf("bare HTTP sender (%s): %d requests of %d notifications, %d concurrent", proto, httpFloorRequests, httpFloorNotifications, floorConcurrency)
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Stdout, cmd.Stderr = b.opt.Log, b.opt.Log
 	// No garbage collection, bounded: a floor leaves out what a bigger heap would amortise.
 	cmd.Env = append(os.Environ(), "GOGC=off", "GOMEMLIMIT=1GiB")
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("bare HTTP sender: %w", err)
+		return nil, fmt.Errorf("bare HTTP sender: %w", err)
 	}
 	elapsed := time.Since(start)
 	if got := sim.Stats().Accepted; got != httpFloorRequests {
-		return fmt.Errorf("bare HTTP sender: the simulator accepted %d of %d requests", got, httpFloorRequests)
+		return nil, fmt.Errorf("bare HTTP sender: the simulator accepted %d of %d requests", got, httpFloorRequests)
 	}
-	b.res.HTTPFloor = &HTTPFloorRun{
-		Requests: httpFloorRequests, Notifications: httpFloorNotifications, Concurrency: concurrency, Bytes: len(body),
-		Elapsed: elapsed, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(),
+	run := &HTTPFloorRun{
+		Requests: httpFloorRequests, Notifications: httpFloorNotifications, Concurrency: floorConcurrency, Bytes: len(body),
+		Elapsed: elapsed, CPU: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), Conns: sim.Conns(),
 	}
-	b.logf("bare HTTP sender: %.1f CPU-µs per request", float64(b.res.HTTPFloor.CPUPerRequest())/1e3)
-	return nil
+	b.logf("bare HTTP sender (%s): %.1f CPU-µs per request, %d connections", proto, float64(run.CPUPerRequest())/1e3, run.Conns)
+	return run, nil
 }
 
 // floorBody is the request notifierd would send for n events of one workload session.
@@ -101,8 +125,11 @@ func floorBody(n int) ([]byte, error) {
 // requests times with concurrency senders, through the daemon's client, and fails on any
 // error or on a notification left unacknowledged. Each sender is a session of its own,
 // with one request in flight, as Target requires; its number completes url.
-func HTTPFloorSend(ctx context.Context, url string, body []byte, notifications, requests, concurrency int) error {
-	transport := delivery.NewTransport(concurrency)
+func HTTPFloorSend(ctx context.Context, url string, body []byte, notifications, requests, concurrency int, caFile string, http1 bool) error {
+	transport, err := delivery.NewTransportWith(delivery.TransportConfig{MaxConnsPerHost: concurrency, CAFile: caFile, HTTP2: !http1})
+	if err != nil {
+		return err
+	}
 	defer transport.CloseIdleConnections()
 	client := &delivery.Client{HTTP: &http.Client{Transport: transport}, Timeout: 10 * time.Second}
 	var (

@@ -24,7 +24,7 @@ import (
 // kafka.Reader; it stops at the end of the topic or at NaiveEvents / NaiveTime, whichever
 // comes first.
 func (b *Bench) naive(ctx context.Context, latencyMs int) error {
-	sim, err := startSim(ctx, time.Duration(latencyMs)*time.Millisecond)
+	sim, err := startSim(ctx, time.Duration(latencyMs)*time.Millisecond, nil)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,12 @@ type DaemonSpec struct {
 	MaxBufferedBytes               int64 // 0: default
 	MaxInFlightPerPartition        int   // 0: default
 	Pprof                          bool  // admin.pprof, for a CPU profile of the run
+	// Static holds every edge at MaxConcurrency (target.adaptiveConcurrency false), as
+	// notifierd did before its limits adapted.
+	Static         bool
+	MaxConcurrency int    // target.maxConcurrency; 0: default
+	CAFile         string // target.tls.caFile, for a simulator serving HTTPS
+	HTTP1          bool   // target.http2 false
 }
 
 // StartDaemon starts bin on the spec's configuration, written into dir with its log
@@ -41,6 +47,12 @@ func StartDaemon(bin, dir string, s DaemonSpec) (*testbed.Notifierd, error) {
 	if s.MaxInFlightPerPartition > 0 {
 		c.Kafka.MaxInFlight = s.MaxInFlightPerPartition
 	}
+	if s.MaxConcurrency > 0 {
+		c.Target.MaxConcurrency = s.MaxConcurrency
+	}
+	c.Target.AdaptiveConcurrency = !s.Static
+	c.Target.TLS.CAFile = s.CAFile
+	c.Target.HTTP2 = !s.HTTP1
 	c.Shutdown.Timeout = ShutdownTimeout
 	c.Admin.Listen = "127.0.0.1:0" // the address is read from the daemon's log
 	c.Admin.Pprof = s.Pprof

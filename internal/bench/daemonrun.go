@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/notifierd/notifierd/internal/targetsim"
 	"github.com/notifierd/notifierd/internal/testbed"
 )
 
@@ -19,9 +20,24 @@ type daemonRun struct {
 	produced  *Produced     // the topic's data set (drain runs)
 	partialOK bool          // a time-bounded run (sweep): report the rate over what was acknowledged
 	profile   bool          // take a CPU profile of the daemon while it runs (Results.Profile)
+	static    bool          // limits held at staticConcurrency instead of adapting per edge
+	tls       *simTLS       // serve the simulator over HTTPS
+	timeline  bool          // sample throughput, requests in flight and the limit (DaemonRun.Timeline)
+	faults    []faultStep   // simulator faults changed at offsets from the start
 
 	// Paced runs: the daemon starts on an empty topic and pace produces into it.
 	pace func(ctx context.Context) (*Produced, error)
+}
+
+// staticConcurrency is the static runs' target.maxConcurrency: notifierd's fixed limit
+// before its limits adapted per edge.
+const staticConcurrency = 256
+
+func (r daemonRun) maxConcurrency() int {
+	if r.static {
+		return staticConcurrency
+	}
+	return 0 // the default: the adaptive limit's cap
 }
 
 // brokerCPU is the broker's user+system CPU time so far, zero when its pid is unknown.
@@ -40,7 +56,11 @@ func (b *Bench) brokerCPU() time.Duration {
 // rate), waits until the simulator acknowledged every event or the bound passed, and
 // measures the daemon's process over that window.
 func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) {
-	sim, err := startSim(ctx, r.latency)
+	var serverTLS *targetsim.TLS
+	if r.tls != nil {
+		serverTLS = r.tls.server
+	}
+	sim, err := startSim(ctx, r.latency, serverTLS)
 	if err != nil {
 		return nil, err
 	}
@@ -52,6 +72,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	d, err := StartDaemon(b.bin, filepath.Join(b.dir, r.name), DaemonSpec{
 		Broker: b.opt.Broker, Topic: r.topic, Group: b.runID + "-" + r.name, DLQTopic: b.dlq,
 		SimURL: sim.URL, Linger: b.opt.Linger, MaxNotifications: maxNotes, Pprof: r.profile,
+		Static: r.static, MaxConcurrency: r.maxConcurrency(), CAFile: r.tls.caFile(), HTTP1: r.tls.http1(),
 	})
 	if err != nil {
 		return nil, err
@@ -86,6 +107,12 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	if r.profile {
 		go func() { profiled <- captureProfile(ctx, d, ProfileSeconds, profilePath) }()
 	}
+	var timeline <-chan []Sample
+	sampling, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	if r.timeline || len(r.faults) > 0 {
+		timeline = sampleTimeline(sampling, d, sim, start, r.faults)
+	}
 	if r.pace != nil {
 		if produced, err = r.pace(ctx); err != nil {
 			return nil, err
@@ -95,10 +122,15 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	waitCtx, cancelWait := context.WithDeadline(ctx, start.Add(r.bound))
 	end, complete := waitUnique(waitCtx, sim, want)
 	cancelWait()
+	stopSampling()
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	u1, s1 := d.CPU()
+	var samples []Sample
+	if timeline != nil {
+		samples = <-timeline
+	}
 	bench1, broker1 := testbed.SelfCPU(), b.brokerCPU()
 	busy1, total1 := testbed.MachineCPU()
 	_, hwm := d.Mem()
@@ -136,6 +168,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		AllocBytes: metrics["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"],
 		Mallocs:    metrics["go_memstats_mallocs_total"] - m0["go_memstats_mallocs_total"],
 		BenchCPU:   bench1 - bench0, BrokerCPU: broker1 - broker0,
+		Timeline: samples, Conns: sim.Conns(),
 	}
 	if total1 > total0 {
 		out.MachineBusy = float64(busy1-busy0) / float64(total1-total0)

@@ -28,7 +28,7 @@ func (b *Bench) memory(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	sim, err := startSim(ctx, 0)
+	sim, err := startSim(ctx, 0, nil)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,9 @@
 package bench
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Results is everything one run measured; Render turns it into docs/BENCHMARKS.md.
 type Results struct {
@@ -21,6 +24,10 @@ type Results struct {
 	E2E       []E2ERun // notifierd, per simulator latency
 	Mem       *MemoryRun
 	Sweep     []SweepPoint
+	// Latency drains one data set per simulator latency, static against adaptive limits.
+	Latency []LatencyPoint
+	Storms  []StormRun
+	TLS     []TLSRun
 
 	// Profile is the top of a CPU profile of the daemon during the 0 ms drain
 	// (go tool pprof -top), empty when none was taken.
@@ -91,6 +98,7 @@ type HTTPFloorRun struct {
 	Concurrency   int
 	Elapsed       time.Duration
 	CPU           time.Duration // user+system of the sender's process
+	Conns         int64         // connections the simulator accepted
 }
 
 // CPUPerRequest is the sender's CPU time per request.
@@ -127,6 +135,17 @@ type DaemonRun struct {
 	BenchCPU    time.Duration // the bench process: the simulator (and the producer, when paced)
 	BrokerCPU   time.Duration // the Kafka broker's JVM, when its pid is known
 	MachineBusy float64       // busy fraction of all cores, every process of every user
+
+	Timeline []Sample // runs that sample: every 100 ms
+	Conns    int64    // connections the simulator accepted
+}
+
+// CPUPerRequest is the daemon's CPU time per request the simulator answered.
+func (d *DaemonRun) CPUPerRequest() time.Duration {
+	if d.Requests == 0 {
+		return 0
+	}
+	return d.CPU() / time.Duration(d.Requests)
 }
 
 // Rate is acknowledged events per second.
@@ -214,4 +233,90 @@ type SweepPoint struct {
 	LatencyMs        int
 	MaxNotifications int
 	Run              DaemonRun
+}
+
+// LatencyPoint is one drain of the latency data set at one simulator latency, with limits
+// static or adaptive.
+type LatencyPoint struct {
+	LatencyMs int
+	Static    bool
+	Run       DaemonRun
+}
+
+// Mode names the point's limits.
+func (l LatencyPoint) Mode() string {
+	if l.Static {
+		return fmt.Sprintf("static (%d)", staticConcurrency)
+	}
+	return "adaptive"
+}
+
+// StormRun is a drain during which the simulator pushed back for Length from Start.
+type StormRun struct {
+	Kind          string
+	LatencyMs     int
+	Start, Length time.Duration
+	Run           DaemonRun
+}
+
+// InFlightBefore is the mean of requests in flight over the 2 s before the storm.
+func (s StormRun) InFlightBefore() float64 {
+	var sum float64
+	n := 0
+	for _, x := range s.Run.Timeline {
+		if x.At >= s.Start-2*time.Second && x.At < s.Start {
+			sum += x.InFlight
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// Fall is how long after the storm began requests in flight first fell to half of before;
+// ok is false if they never did.
+func (s StormRun) Fall() (time.Duration, bool) {
+	half := s.InFlightBefore() / 2
+	for _, x := range s.Run.Timeline {
+		if x.At >= s.Start && x.InFlight <= half {
+			return x.At - s.Start, true
+		}
+	}
+	return 0, false
+}
+
+// MinInFlight is the fewest requests in flight during the storm.
+func (s StormRun) MinInFlight() float64 {
+	lowest := -1.0
+	for _, x := range s.Run.Timeline {
+		if x.At >= s.Start && x.At < s.Start+s.Length && (lowest < 0 || x.InFlight < lowest) {
+			lowest = x.InFlight
+		}
+	}
+	return max(lowest, 0)
+}
+
+// RateBefore is the acknowledgement rate over the 3 s before the storm.
+func (s StormRun) RateBefore() float64 { return RateAt(s.Run.Timeline, s.Start, 3*time.Second) }
+
+// Recovery is how long after the storm ended the acknowledgement rate (over 1 s) first
+// reached 80 % of its rate before; ok is false if it did not within the run.
+func (s StormRun) Recovery() (time.Duration, bool) {
+	end := s.Start + s.Length
+	want := 0.8 * s.RateBefore()
+	for _, x := range s.Run.Timeline {
+		if x.At >= end+time.Second && RateAt(s.Run.Timeline, x.At, time.Second) >= want {
+			return x.At - end, true
+		}
+	}
+	return 0, false
+}
+
+// TLSRun is notifierd and the bare HTTP sender over HTTPS with one protocol.
+type TLSRun struct {
+	Protocol string
+	Run      DaemonRun
+	Floor    HTTPFloorRun
 }

@@ -44,10 +44,13 @@ type Options struct {
 	SweepLatencies []int         // ms, at MaxNotifications
 	SweepSizes     []int         // batch.maxNotifications, at 0 ms
 
+	LatencyPoints []int         // ms: static against adaptive limits, on the sweep's data set size
+	StormLatency  time.Duration // simulator latency of the storm runs
+
 	RunTimeout time.Duration // bound for one daemon run to acknowledge everything
 	BrokerPID  int           // the broker's process, for its CPU time (0: unknown)
 
-	Skip map[string]bool // measurements to leave out: bare, kcat, naive, http, e2e, e2e50, memory, sweep
+	Skip map[string]bool // measurements to leave out: bare, kcat, naive, http, e2e, e2e50, memory, sweep, latency, storm, tls
 	Log  io.Writer
 }
 
@@ -65,6 +68,9 @@ type Bench struct {
 	main     string    // the main topic
 	mainData *Produced // its produce stamps
 	mainEnds map[int]int64
+
+	latencyTopic    string // the latency, storm and TLS runs' data set, made on first use
+	latencyProduced *Produced
 }
 
 // Run does every measurement not skipped and returns the results; a measurement that
@@ -117,6 +123,9 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		{"e2e50", func(ctx context.Context) error { return b.e2e(ctx, 50) }},
 		{"memory", b.memory},
 		{"sweep", b.sweep},
+		{"latency", b.latencyPoints},
+		{"storm", b.storms},
+		{"tls", b.tlsRuns},
 	}
 	for _, s := range steps {
 		if opt.Skip[s.name] {

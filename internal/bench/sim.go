@@ -8,9 +8,15 @@ import (
 	"github.com/notifierd/notifierd/internal/testbed"
 )
 
-// startSim serves a fresh simulator with the given fixed latency per request.
-func startSim(ctx context.Context, latency time.Duration) (*testbed.SimServer, error) {
-	return testbed.ServeSim(ctx, testbed.SimOptions{Faults: targetsim.Faults{LatencyMin: latency, LatencyMax: latency}})
+// startSim serves a fresh simulator with the given fixed latency per request, over HTTPS
+// when tls is set.
+func startSim(ctx context.Context, latency time.Duration, tls *targetsim.TLS) (*testbed.SimServer, error) {
+	return testbed.ServeSim(ctx, testbed.SimOptions{Faults: latencyOnly(latency), TLS: tls})
+}
+
+// latencyOnly is a simulator that answers everything after latency.
+func latencyOnly(latency time.Duration) targetsim.Faults {
+	return targetsim.Faults{LatencyMin: latency, LatencyMax: latency}
 }
 
 // waitUnique waits until n distinct notifications were acknowledged or ctx ends; it

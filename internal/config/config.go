@@ -68,7 +68,7 @@ type Target struct {
 	Retry           Retry         `yaml:"retry"`
 
 	// AdaptiveConcurrency lets each edge host's requests in flight follow what it sustains,
-	// under MaxConcurrency; false: MaxConcurrency alone, shared by every edge.
+	// under MaxConcurrency; false holds every edge host at MaxConcurrency.
 	AdaptiveConcurrency bool      `yaml:"adaptiveConcurrency"`
 	HTTP2               bool      `yaml:"http2"` // negotiate h2 by ALPN when the server offers it
 	TLS                 TargetTLS `yaml:"tls"`
@@ -157,7 +157,7 @@ func Default() Config {
 			EdgeURL:         "https://mboxedge{hint}.tt.omtrdc.net",
 			Channel:         "web",
 			Timeout:         10 * time.Second,
-			MaxConcurrency:  256,
+			MaxConcurrency:  2048, // per edge host: a cap over the adaptive limit, enough for 200 ms round trips
 			MaxConnsPerHost: 256,
 			EdgeCacheSize:   1_000_000,
 			Retry: Retry{

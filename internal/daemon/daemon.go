@@ -93,7 +93,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
 	told := &toldWait{now: time.Now}
 	d.dispatcher = delivery.NewDispatcher(delivery.Config{
-		Workers:          cfg.Target.MaxConcurrency,
+		MaxPerEdge:       cfg.Target.MaxConcurrency,
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
 		MaxSessions:      cfg.Batch.MaxBufferedEvents,

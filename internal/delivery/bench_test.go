@@ -132,7 +132,7 @@ func BenchmarkDispatcher(b *testing.B) {
 	}
 	send := func(_ context.Context, _ string, body []byte) (*Response, error) { return resp, nil }
 	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
-	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10,
+	d := NewDispatcher(Config{MaxPerEdge: 1, MaxNotifications: 50, MaxSessions: 10,
 		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Second, Multiplier: 2, MaxElapsed: time.Minute}},
 		send, router, deadLetterFunc(func(context.Context, *batch.Item, string, string) error { b.Fatal("dead letter"); return nil }),
 		metrics.New(prometheus.NewRegistry()), zap.NewNop())

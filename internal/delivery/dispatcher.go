@@ -29,12 +29,12 @@ type DeadLetterer interface {
 
 // Config tunes the dispatcher.
 type Config struct {
-	Workers          int // requests in flight at most to one edge host: the adaptive limit's cap
+	MaxPerEdge       int // requests in flight at most to one edge host: the adaptive limit's cap
 	MaxNotifications int // per request, when merging queued batches
 	MaxBytes         int
 	MaxSessions      int // sessions with queued work at most (the buffered-event bound)
-	// Adaptive limits each edge host's requests in flight by what it sustains, below Workers;
-	// false holds every edge at Workers.
+	// Adaptive limits each edge host's requests in flight by what it sustains, below
+	// MaxPerEdge; false holds every edge at MaxPerEdge.
 	Adaptive bool
 	Retry    retry.Policy
 }
@@ -97,20 +97,24 @@ type session struct {
 	parts0 [1][]*batch.Item
 }
 
+// readyMargin is room in the ready queue beyond one place per session: the buffer's bound on
+// sessions admits an event past it now and then, and a send here must never block.
+const readyMargin = 256
+
 // NewDispatcher wires a dispatcher; Run starts its workers.
 func NewDispatcher(cfg Config, send Send, router *Router, dl DeadLetterer, m *metrics.Metrics, log *zap.Logger) *Dispatcher {
 	d := &Dispatcher{
 		cfg: cfg, send: send, router: router, deadLetters: dl, metrics: m, log: log,
 		sessions: make(map[string]*session),
-		ready:    make(chan *session, cfg.MaxSessions+cfg.Workers),
+		ready:    make(chan *session, cfg.MaxSessions+readyMargin),
 		now:      time.Now,
 	}
 	for i, typ := range [...]string{notify.TypeDisplay, notify.TypeClick} {
 		d.delivered[i].resolve = func() prometheus.Counter { return m.Delivered.WithLabelValues(typ) }
 	}
-	limits := limit.Defaults(cfg.Workers)
+	limits := limit.Defaults(cfg.MaxPerEdge)
 	if !cfg.Adaptive {
-		limits = limit.Config{Min: cfg.Workers, Max: cfg.Workers, Initial: cfg.Workers}
+		limits = limit.Config{Min: cfg.MaxPerEdge, Max: cfg.MaxPerEdge, Initial: cfg.MaxPerEdge}
 	}
 	d.edges = newEdges(limits, func(s *session) { d.ready <- s }, m.EdgeConcurrencyLimit, m.EdgeRequestsInFlight)
 	d.failures = newFailureLog(log, failureLogInterval)

@@ -141,7 +141,7 @@ func startDispatcher(t *testing.T, send Send, o *outcome, policy retry.Policy) (
 	if policy.Initial == 0 {
 		policy = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
 	}
-	d := NewDispatcher(Config{Workers: 4, MaxNotifications: 50, MaxSessions: 1000, Retry: policy},
+	d := NewDispatcher(Config{MaxPerEdge: 4, MaxNotifications: 50, MaxSessions: 1000, Retry: policy},
 		send, router, deadLetterFunc(o.deadLetter), metrics.New(prometheus.NewRegistry()), zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -375,7 +375,7 @@ func TestOneFailingSessionDoesNotStallOthers(t *testing.T) {
 func TestAcknowledgedAtShutdownIsSettled(t *testing.T) {
 	o := newOutcome()
 	sending := make(chan struct{})
-	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
+	d := NewDispatcher(Config{MaxPerEdge: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
 		func(ctx context.Context, _ string, body []byte) (*Response, error) {
 			close(sending)
 			<-ctx.Done() // the answer comes back just as the dispatcher is told to stop
@@ -400,7 +400,7 @@ func TestEventLatencyObservedOnAcknowledgement(t *testing.T) {
 	a, b := o.item(t, "s", "a"), o.item(t, "s", "b")
 	acked := time.UnixMilli(max(a.Notification.Timestamp, b.Notification.Timestamp)).Add(250 * time.Millisecond)
 	attempts := 0
-	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
+	d := NewDispatcher(Config{MaxPerEdge: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
 		func(_ context.Context, _ string, body []byte) (*Response, error) {
 			attempts++
 			if attempts == 1 {

@@ -59,7 +59,7 @@ func TestAHangingEdgeDoesNotHoldBackTheOthers(t *testing.T) {
 		}
 		return ackAll(idsOf(t, body)), nil
 	}
-	d := runDispatcher(t, Config{Workers: 4, MaxNotifications: 50, MaxSessions: 100,
+	d := runDispatcher(t, Config{MaxPerEdge: 4, MaxNotifications: 50, MaxSessions: 100,
 		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}}, send, prometheus.NewRegistry())
 	o := newOutcome()
 	for i := range 8 { // twice edge 1's limit: 4 hang, 4 wait on the edge
@@ -89,7 +89,7 @@ func TestParkedSessionsGoOnceTheEdgeFrees(t *testing.T) {
 		return ackAll(idsOf(t, body)), nil
 	}
 	reg := prometheus.NewRegistry()
-	d := runDispatcher(t, Config{Workers: 3, MaxNotifications: 50, MaxSessions: 100,
+	d := runDispatcher(t, Config{MaxPerEdge: 3, MaxNotifications: 50, MaxSessions: 100,
 		Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}}, send, reg)
 	o := newOutcome()
 	for i := range 50 {

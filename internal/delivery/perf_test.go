@@ -161,7 +161,7 @@ func TestDispatcherMetricsSeries(t *testing.T) {
 		return ackAll(idsOf(t, body)), nil
 	}
 	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
-	d := NewDispatcher(Config{Workers: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
+	d := NewDispatcher(Config{MaxPerEdge: 1, MaxNotifications: 50, MaxSessions: 10, Retry: retry.Policy{Initial: time.Millisecond, Max: time.Millisecond, Multiplier: 2}},
 		send, router, deadLetterFunc(o.deadLetter), m, zap.NewNop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/notifierd/notifierd/internal/targetsim"
+)
+
+// latencyData is the data set of the latency, storm and TLS runs: one topic produced once,
+// the sweep's size and workload shape, drained from the start by each run's own group.
+func (b *Bench) latencyData(ctx context.Context) (string, *Produced, error) {
+	if b.latencyTopic != "" {
+		return b.latencyTopic, b.latencyProduced, nil
+	}
+	topic, err := b.topic(ctx, "latency", b.opt.Partitions)
+	if err != nil {
+		return "", nil, err
+	}
+	w := NewWorkload(b.opt.Sessions, b.opt.Seed+7, "l")
+	p, err := b.k.Produce(ctx, topic, b.opt.SweepEvents, w.PageView)
+	if err != nil {
+		return "", nil, err
+	}
+	b.latencyTopic, b.latencyProduced = topic, p
+	return topic, p, nil
+}
+
+// latencyPoints drains the same data set at each simulator latency, with limits held static
+// at staticConcurrency (notifierd before adaptive concurrency) and adapting per edge.
+func (b *Bench) latencyPoints(ctx context.Context) error {
+	topic, p, err := b.latencyData(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ms := range b.opt.LatencyPoints {
+		for _, static := range []bool{true, false} {
+			mode := "adaptive"
+			if static {
+				mode = "static"
+			}
+			b.logf("latency: %d ms, %s limits, %d events", ms, mode, p.Count())
+			run, err := b.runDaemon(ctx, daemonRun{
+				name: fmt.Sprintf("latency-%dms-%s", ms, mode), topic: topic,
+				latency: time.Duration(ms) * time.Millisecond, static: static,
+				bound: b.opt.SweepTime, produced: p, partialOK: true, timeline: true,
+			})
+			if err != nil {
+				return err
+			}
+			b.res.Latency = append(b.res.Latency, LatencyPoint{LatencyMs: ms, Static: static, Run: *run})
+		}
+	}
+	return nil
+}
+
+// Storm timing: delivery settles first, the storm lasts stormLength, and the run goes on
+// long enough to see the recovery.
+const (
+	stormStart   = 8 * time.Second
+	stormLength  = 5 * time.Second
+	stormRunTime = 30 * time.Second
+)
+
+// storms drains the main topic at StormLatency while the simulator answers everything with
+// 429 (with Retry-After, as Target does), and then with 503, for stormLength.
+func (b *Bench) storms(ctx context.Context) error {
+	latency := b.opt.StormLatency
+	normal := latencyOnly(latency)
+	kinds := []struct {
+		name   string
+		faults targetsim.Faults
+	}{
+		{"429 storm", targetsim.Faults{LatencyMin: latency, LatencyMax: latency, ThrottleRate: 1, RetryAfter: time.Second}},
+		{"5xx burst", targetsim.Faults{LatencyMin: latency, LatencyMax: latency, ErrorRate: 1, ErrorStatus: 503}},
+	}
+	for i, k := range kinds {
+		b.logf("storm: %s from %s for %s at %s", k.name, stormStart, stormLength, latency)
+		run, err := b.runDaemon(ctx, daemonRun{
+			name: fmt.Sprintf("storm-%d", i), topic: b.main, latency: latency,
+			bound: stormRunTime, produced: b.mainData, partialOK: true,
+			faults: []faultStep{{stormStart, k.faults}, {stormStart + stormLength, normal}},
+		})
+		if err != nil {
+			return err
+		}
+		b.res.Storms = append(b.res.Storms, StormRun{Kind: k.name, Start: stormStart, Length: stormLength, LatencyMs: int(latency / time.Millisecond), Run: *run})
+	}
+	return nil
+}
