@@ -32,7 +32,7 @@ type Bed struct {
 	Config     config.Config // what Start writes; scenarios adjust it first
 	Env        []string      // added to the daemons' environment
 	Work       *Workload
-	Producer   *Producer
+	Producer   *testbed.Producer
 	Rng        *rand.Rand
 	Result     *Result
 	Logf       func(format string, args ...any)
@@ -155,7 +155,7 @@ func (b *Bed) StopAll() error {
 
 // Produce writes msgs now (retrying until written or ctx ends).
 func (b *Bed) Produce(ctx context.Context, msgs []Msg) error {
-	return b.Producer.Write(ctx, msgs)
+	return b.Producer.Write(ctx, kafkaMessages(msgs)...)
 }
 
 // Stream produces the workload's stream at rate a second, in the background, until the
@@ -168,8 +168,22 @@ func (b *Bed) Stream(ctx context.Context, rate int) (stop func() ([]Msg, error))
 	}
 	done := make(chan result, 1)
 	go func() {
-		msgs, err := b.Producer.Stream(ctx, rate, quit, b.Work.Next)
-		done <- result{msgs, err}
+		var all []Msg
+		next := func(n int) []Msg {
+			chunk := make([]Msg, n)
+			for i := range chunk {
+				chunk[i] = b.Work.Next()
+			}
+			return chunk
+		}
+		err := testbed.Pace(ctx, rate, 1000, quit, next, func(ctx context.Context, chunk []Msg) error {
+			err := b.Produce(ctx, chunk)
+			if err == nil {
+				all = append(all, chunk...)
+			}
+			return err
+		})
+		done <- result{all, err}
 	}()
 	var once sync.Once
 	var res result

@@ -591,7 +591,7 @@ func judgeCluster(ctx context.Context, b *Bed, faults []*clusterFault, samples [
 			coord, resumed, dur(f.resumeCommit), dur(f.stallTo.Sub(f.stallFrom)), f.ackedInStall, f.generations, f.duplicates, bound, dlq)
 	}
 	b.Result.Note("%d events streamed at %d/s through the faults (1 in 50 bad input), by a producer with acks=all that retried %d writes; topics at replication factor 3, min.insync.replicas 2; two notifierd processes with kafka.maxInFlightPerPartition %d throughout, neither restarted",
-		streamed, rate, b.Producer.retries.Load(), clusterMaxInFlight)
+		streamed, rate, b.Producer.Retries(), clusterMaxInFlight)
 	b.Result.Note("time to recover: from the last fault's node back in the cluster to every event settled")
 	return nil
 }

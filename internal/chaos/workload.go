@@ -1,20 +1,17 @@
 package chaos
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"net"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/testbed"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -128,105 +125,21 @@ func (w *Workload) Bad(k BadKind) Msg {
 	return Msg{Key: session, Value: k.Make(id, session, tnt), ID: id, Expect: k.Reason}
 }
 
-// Producer writes messages keyed by session (murmur2, as Kafka's Java client would), with
-// acks from all replicas, retrying a failed write until it succeeds or ctx ends. A retried
-// write may append its batch twice (the first attempt succeeded but its answer was lost):
-// accounting treats each copy as a message of its own.
-type Producer struct {
-	w       *kafka.Writer
-	written atomic.Int64
-	retries atomic.Int64
-	lastErr atomic.Value // string
+// newProducer writes to topic through addr (one address, or a comma-separated bootstrap
+// list), retrying failed writes: accounting takes each copy a retry appended as a message of
+// its own.
+func newProducer(addr, topic string) *testbed.Producer {
+	return testbed.NewProducer(addr, topic, testbed.ProducerOptions{ClientID: "notifierd-chaos-producer", BatchBytes: 16 << 20, Retry: true})
 }
 
-// newProducer writes to topic through addr (one address, or a comma-separated bootstrap list).
-func newProducer(addr, topic string) *Producer {
-	return &Producer{w: &kafka.Writer{
-		Addr:         kafka.TCP(strings.Split(addr, ",")...),
-		Topic:        topic,
-		Balancer:     &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll,
-		BatchSize:    1000,
-		BatchBytes:   16 << 20,
-		BatchTimeout: 2 * time.Millisecond,
-		MaxAttempts:  3,
-		Transport: &kafka.Transport{
-			Dial:        (&net.Dialer{Timeout: 2 * time.Second}).DialContext,
-			ClientID:    "notifierd-chaos-producer",
-			MetadataTTL: 2 * time.Second,
-		},
-	}}
-}
-
-// Write writes msgs, retrying until they are all written or ctx ends.
-func (p *Producer) Write(ctx context.Context, msgs []Msg) error {
-	km := make([]kafka.Message, len(msgs))
+// kafkaMessages are msgs as written, keyed by session, with id and expectation in headers.
+func kafkaMessages(msgs []Msg) []kafka.Message {
+	out := make([]kafka.Message, len(msgs))
 	for i, m := range msgs {
-		km[i] = m.kafka()
+		out[i] = m.kafka()
 	}
-	for {
-		err := p.w.WriteMessages(ctx, km...)
-		if err == nil {
-			p.written.Add(int64(len(msgs)))
-			return nil
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("producing: %w (last error: %v)", ctx.Err(), err)
-		}
-		p.retries.Add(1)
-		p.lastErr.Store(err.Error())
-		// Only the messages that failed are written again.
-		var werrs kafka.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(km) {
-			var again []kafka.Message
-			for i, e := range werrs {
-				if e != nil {
-					again = append(again, km[i])
-				} else {
-					p.written.Add(1)
-				}
-			}
-			km = again
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
+	return out
 }
-
-// Stream produces next() at rate messages a second until stop is closed or ctx ends, and
-// returns the messages it wrote.
-func (p *Producer) Stream(ctx context.Context, rate int, stop <-chan struct{}, next func() Msg) ([]Msg, error) {
-	const tick = 100 * time.Millisecond
-	per := max(rate*int(tick)/int(time.Second), 1)
-	var all []Msg
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return all, nil
-		case <-ctx.Done():
-			return all, ctx.Err()
-		case <-t.C:
-		}
-		chunk := make([]Msg, per)
-		for i := range chunk {
-			chunk[i] = next()
-		}
-		if err := p.Write(ctx, chunk); err != nil {
-			return all, err
-		}
-		all = append(all, chunk...)
-	}
-}
-
-// Close flushes and closes the writer.
-func (p *Producer) Close() error { return p.w.Close() }
-
-// Written counts the messages the broker acknowledged.
-func (p *Producer) Written() int64 { return p.written.Load() }
 
 func hash64(s string) uint64 {
 	h := fnv.New64a()

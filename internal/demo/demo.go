@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/config"
@@ -152,13 +150,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := r.startDaemon(ctx, d); err != nil {
 		return nil, err
 	}
-	transport := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-demo"}
-	defer transport.CloseIdleConnections()
-	writer := &kafka.Writer{
-		Addr: kafka.TCP(b.Addr), Topic: n.topic, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchTimeout: 5 * time.Millisecond, Transport: transport,
-	}
-	r.startPublisher(ctx, NewPublisher(writer.WriteMessages, cfg.Rate))
+	producer := testbed.NewProducer(b.Addr, n.topic, testbed.ProducerOptions{ClientID: "notifierd-demo"})
+	r.startPublisher(ctx, producer)
 
 	fmt.Fprintf(cfg.Out, "notifierd demo: %d events from %d visitors (seed %d) into %s (%d partitions)\n",
 		cfg.Events, cfg.Visitors, cfg.Seed, n.topic, cfg.Partitions)
@@ -171,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	stop := r.watch(ctx)
 	pubErr := r.stopPublisher()
-	if err := writer.Close(); err != nil && pubErr == nil {
+	if err := producer.Close(); err != nil && pubErr == nil {
 		pubErr = fmt.Errorf("closing the producer: %w", err)
 	}
 	fmt.Fprintln(cfg.Out, "stopping notifierd ...")
@@ -203,7 +196,7 @@ func (r *run) report(ctx context.Context, admin testbed.Admin, n names) (*Report
 	}
 	return &Report{
 		Elapsed: time.Since(r.start), Topic: n.topic, DLQTopic: n.dlq, Group: n.group,
-		Accounting: Account(r.msgs, int(r.pub.Produced()), n.topic, out),
+		Accounting: Account(r.msgs, int(r.produced.Load()), n.topic, out),
 		Daemon:     numbers, Sim: r.sim.Stats(),
 	}, nil
 }

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/segmentio/kafka-go"
+
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
@@ -34,6 +36,15 @@ type Message struct {
 	Kind  string // one of the Kind* constants
 	Key   []byte // the Target session id, as producers are told to key
 	Value []byte
+}
+
+// kafkaMessages are msgs as written: keyed, with the id in the HeaderID header.
+func kafkaMessages(msgs []Message) []kafka.Message {
+	out := make([]kafka.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = kafka.Message{Key: m.Key, Value: m.Value, Headers: []kafka.Header{{Key: HeaderID, Value: []byte(m.ID)}}}
+	}
+	return out
 }
 
 // Valid reports whether notifierd should deliver the message to Target (else dead-letter it).

@@ -283,3 +283,13 @@ func content(ev notify.Event) string {
 		return "pageLoad"
 	}
 }
+
+func TestKafkaMessagesCarryKeyValueAndID(t *testing.T) {
+	msgs := []Message{{ID: "id-0", Kind: KindDisplay, Key: []byte("s"), Value: []byte(`{"n":0}`)}, {ID: "id-1", Kind: KindBadJSON, Key: []byte("t"), Value: []byte(`{`)}}
+	for i, m := range kafkaMessages(msgs) {
+		if string(m.Value) != string(msgs[i].Value) || string(m.Key) != string(msgs[i].Key) || len(m.Headers) != 1 ||
+			m.Headers[0].Key != HeaderID || string(m.Headers[0].Value) != msgs[i].ID {
+			t.Fatalf("message %d written as %+v", i, m)
+		}
+	}
+}

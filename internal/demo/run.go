@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/daemon"
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // run is the running part of a demo: notifierd, the publisher and the progress loop that
@@ -28,7 +30,7 @@ type run struct {
 	daemonDone     chan error
 	daemonErr      error
 	daemonStopped  bool
-	pub            *Publisher
+	produced       atomic.Int64 // the first produced messages are in the topic
 	stopPublishing context.CancelFunc
 	pubDone        chan error
 	pubErr         error
@@ -85,10 +87,24 @@ func (r *run) stopDaemon() error {
 	return nil
 }
 
-func (r *run) startPublisher(ctx context.Context, p *Publisher) {
+// startPublisher writes the messages at cfg.Rate, in order, counting those the broker confirmed.
+func (r *run) startPublisher(ctx context.Context, p *testbed.Producer) {
 	pctx, cancel := context.WithCancel(ctx)
-	r.pub, r.stopPublishing, r.pubDone = p, cancel, make(chan error, 1)
-	go func() { r.pubDone <- p.Run(pctx, r.msgs) }()
+	r.stopPublishing, r.pubDone = cancel, make(chan error, 1)
+	sent := 0
+	next := func(n int) []Message {
+		chunk := r.msgs[sent:min(sent+n, len(r.msgs))]
+		sent += len(chunk)
+		return chunk
+	}
+	write := func(ctx context.Context, chunk []Message) error {
+		if err := p.Write(ctx, kafkaMessages(chunk)...); err != nil {
+			return fmt.Errorf("publishing messages %d to %d: %w", r.produced.Load(), r.produced.Load()+int64(len(chunk))-1, err)
+		}
+		r.produced.Add(int64(len(chunk)))
+		return nil
+	}
+	go func() { r.pubDone <- testbed.Pace(pctx, r.cfg.Rate, 1000, nil, next, write) }()
 }
 
 // stopPublisher stops publishing (if it has not finished) and returns its error, unless the
@@ -157,7 +173,7 @@ func (r *run) snapshot() Snapshot {
 		r.cfg.Log.Warn("reading notifierd's metrics", zap.Error(err))
 	}
 	return Snapshot{
-		Elapsed: time.Since(r.start), Target: len(r.msgs), Produced: r.pub.Produced(),
+		Elapsed: time.Since(r.start), Target: len(r.msgs), Produced: r.produced.Load(),
 		Daemon: n, Sim: r.sim.Stats(),
 	}
 }

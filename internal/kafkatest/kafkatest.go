@@ -23,7 +23,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -115,25 +114,15 @@ func produce(t testing.TB, addr, topic string, balancer kafka.Balancer, msgs []k
 	if len(msgs) == 0 {
 		return
 	}
-	transport := newTransport()
-	defer transport.CloseIdleConnections()
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(addr),
-		Topic:        topic,
-		Balancer:     balancer,
-		RequiredAcks: kafka.RequireAll,
-		BatchSize:    len(msgs),
-		BatchTimeout: time.Millisecond,
-		Transport:    transport,
-	}
+	p := testbed.NewProducer(addr, topic, testbed.ProducerOptions{ClientID: "notifierd-kafkatest", Balancer: balancer})
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
 	defer cancel()
-	err := w.WriteMessages(ctx, append([]kafka.Message(nil), msgs...)...)
-	if cerr := w.Close(); err == nil {
+	err := p.Write(ctx, append([]kafka.Message(nil), msgs...)...)
+	if cerr := p.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		t.Fatalf("kafkatest.Produce to %s: %v", topic, err)
+		t.Fatalf("kafkatest.Produce: %v", err)
 	}
 }
 
@@ -187,14 +176,4 @@ func CommittedOffsets(t testing.TB, addr, group, topic string) map[int]int64 {
 		t.Fatalf("kafkatest.CommittedOffsets: %v", err)
 	}
 	return out
-}
-
-// newTransport returns a private kafka-go transport; callers close it with
-// CloseIdleConnections so no connection or goroutine outlives the helper.
-// (kafka.DefaultTransport would keep its pool, and goroutines, for the life of the process.)
-func newTransport() *kafka.Transport {
-	return &kafka.Transport{
-		Dial:     (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
-		ClientID: "notifierd-kafkatest",
-	}
 }
