@@ -2,9 +2,11 @@ package chaos
 
 import (
 	"fmt"
+	"slices"
 	"sort"
-	"strconv"
 	"time"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // ExpectAck is the expected outcome of a valid event: Target acknowledges it. Any other
@@ -27,12 +29,8 @@ type Produced struct {
 	Expect    string // ExpectAck or the expected dead-letter reason
 }
 
-// DeadLetter is one message of the dead-letter topic, reduced to what accounting needs.
-type DeadLetter struct {
-	Partition int // notifierd-partition: the source partition
-	Offset    int64
-	Reason    string // notifierd-reason
-}
+// DeadLetter is one message of the dead-letter topic, by the source it names.
+type DeadLetter = testbed.DeadLetter
 
 // Tally is the outcome of one scenario, event by event.
 type Tally struct {
@@ -61,15 +59,6 @@ func (t *Tally) problem(format string, args ...any) {
 	}
 }
 
-type sourceOffset struct {
-	partition int
-	offset    int64
-}
-
-func (s sourceOffset) String() string {
-	return strconv.Itoa(s.partition) + "/" + strconv.FormatInt(s.offset, 10)
-}
-
 // Account settles every produced message against the simulator's acknowledgements (id ->
 // times acknowledged) and the dead-letter topic.
 //
@@ -79,87 +68,53 @@ func (s sourceOffset) String() string {
 // never mistaken for a duplicate delivery nor hides a lost one.
 func Account(produced []Produced, acks map[string]int, dead []DeadLetter) Tally {
 	t := Tally{Produced: len(produced), ByReason: map[string]int{}}
-
-	deadAt := make(map[sourceOffset][]string, len(dead))
-	for _, d := range dead {
-		at := sourceOffset{d.Partition, d.Offset}
-		deadAt[at] = append(deadAt[at], d.Reason)
+	expect := make(map[string]string, len(produced))
+	located := make([]testbed.Located, len(produced))
+	for i, p := range produced {
+		expect[p.ID], located[i] = p.Expect, testbed.Located{ID: p.ID, Partition: p.Partition, Offset: p.Offset}
 	}
-	byID := map[string][]Produced{}
-	var order []string
-	for _, p := range produced {
-		if _, seen := byID[p.ID]; !seen {
-			order = append(order, p.ID)
-		}
-		byID[p.ID] = append(byID[p.ID], p)
-	}
-	known := make(map[sourceOffset]bool, len(produced))
-	for _, p := range produced {
-		known[sourceOffset{p.Partition, p.Offset}] = true
-	}
-
-	for _, id := range order {
-		msgs := byID[id]
-		t.ProducerCopies += len(msgs) - 1
-		acked := acks[id]
-		waiting := 0 // copies neither dead-lettered nor yet matched with an acknowledgement
-		for _, m := range msgs {
-			at := sourceOffset{m.Partition, m.Offset}
-			reasons := deadAt[at]
-			if len(reasons) == 0 {
-				waiting++
+	// No committed offsets: after the final stop, a message with no outcome is lost, whether
+	// or not the group committed past it.
+	l := testbed.NewLedger(located, acks, dead, nil)
+	for _, e := range l.Entries {
+		want, o := expect[e.ID], e.Outcome()
+		t.ProducerCopies += len(e.Copies) - 1
+		t.Acked += o.Acked
+		t.DeadLettered += o.DeadLettered
+		t.AckDuplicates += o.AckDuplicates
+		t.DLQDuplicates += o.DeadDuplicates
+		for _, c := range e.Copies {
+			if len(c.Dead) == 0 {
 				continue
 			}
-			t.DeadLettered++
-			t.DLQDuplicates += len(reasons) - 1
-			t.ByReason[reasons[0]]++
-			for _, r := range reasons {
-				if r != m.Expect {
-					t.WrongOutcome++
-					if m.Expect == ExpectAck {
-						t.problem("%s (offset %s) should have been acknowledged but was dead-lettered: %s", id, at, r)
-					} else {
-						t.problem("%s (offset %s) dead-lettered as %s, expected %s", id, at, r, m.Expect)
-					}
-					break
-				}
+			t.ByReason[c.Dead[0]]++
+			i := slices.IndexFunc(c.Dead, func(r string) bool { return r != want })
+			switch {
+			case i < 0:
+			case want == ExpectAck:
+				t.WrongOutcome++
+				t.problem("%s (offset %d/%d) should have been acknowledged but was dead-lettered: %s", e.ID, c.Partition, c.Offset, c.Dead[i])
+			default:
+				t.WrongOutcome++
+				t.problem("%s (offset %d/%d) dead-lettered as %s, expected %s", e.ID, c.Partition, c.Offset, c.Dead[i], want)
 			}
 		}
-		matched := min(acked, waiting)
-		t.Acked += matched
-		t.AckDuplicates += acked - matched
-		lost := waiting - matched
-		t.Lost += lost
-		if lost > 0 {
+		if lost := o.Lost + o.Pending; lost > 0 {
+			t.Lost += lost
 			t.problem("%s: lost: %d of %d message(s) neither acknowledged nor dead-lettered (expected %s; first at %d/%d)",
-				id, lost, len(msgs), msgs[0].Expect, msgs[0].Partition, msgs[0].Offset)
+				e.ID, lost, len(e.Copies), want, e.Copies[0].Partition, e.Copies[0].Offset)
 		}
-		if matched > 0 && msgs[0].Expect != ExpectAck {
-			t.WrongOutcome += matched
-			t.problem("%s was acknowledged by Target, expected a dead letter (%s)", id, msgs[0].Expect)
-		}
-	}
-
-	var strays []string
-	for id, n := range acks {
-		if _, ok := byID[id]; !ok && n > 0 {
-			t.Unexpected++
-			strays = append(strays, id)
+		if o.Acked > 0 && want != ExpectAck {
+			t.WrongOutcome += o.Acked
+			t.problem("%s was acknowledged by Target, expected a dead letter (%s)", e.ID, want)
 		}
 	}
-	sort.Strings(strays)
-	for _, id := range strays {
+	for _, id := range l.StrayAcks {
+		t.Unexpected++
 		t.problem("acknowledged id %q was never produced", id)
 	}
-	var strayDead []string
-	for at := range deadAt {
-		if !known[at] {
-			t.Unexpected++
-			strayDead = append(strayDead, at.String())
-		}
-	}
-	sort.Strings(strayDead)
-	for _, at := range strayDead {
+	for _, at := range l.StrayDead {
+		t.Unexpected++
 		t.problem("dead letter for offset %s, which was never produced", at)
 	}
 	return t
@@ -169,22 +124,13 @@ func Account(produced []Produced, acks map[string]int, dead []DeadLetter) Tally 
 // describes every partition where they differ. A partition that never held a message has
 // end offset 0 and no commit (-1): that is no gap.
 func CommitGaps(committed, end map[int]int64) []string {
-	parts := make([]int, 0, len(end))
-	for p := range end {
-		parts = append(parts, p)
-	}
-	sort.Ints(parts)
 	var gaps []string
-	for _, p := range parts {
+	for _, p := range testbed.Uncommitted(committed, end) {
 		c, ok := committed[p]
 		if !ok {
 			c = -1
 		}
-		e := end[p]
-		if c == e || (e == 0 && c < 0) {
-			continue
-		}
-		gaps = append(gaps, fmt.Sprintf("partition %d: committed %d, end %d", p, c, e))
+		gaps = append(gaps, fmt.Sprintf("partition %d: committed %d, end %d", p, c, end[p]))
 	}
 	return gaps
 }

@@ -15,7 +15,7 @@ func TestAccountEverythingSettled(t *testing.T) {
 		{1, 1, "c", ExpectAck},
 	}
 	acks := map[string]int{"a": 1, "b": 1, "c": 1}
-	dead := []DeadLetter{{1, 0, "bad_json"}}
+	dead := []DeadLetter{{Partition: 1, Offset: 0, Reason: "bad_json"}}
 	got := Account(produced, acks, dead)
 	if got.Produced != 4 || got.Acked != 3 || got.DeadLettered != 1 || got.Lost != 0 || got.Duplicates() != 0 ||
 		got.WrongOutcome != 0 || got.Unexpected != 0 || len(got.Problems) != 0 {
@@ -34,7 +34,7 @@ func TestAccountLostAndDuplicates(t *testing.T) {
 		{1, 0, "bad", "too_large"},
 	}
 	acks := map[string]int{"a": 3, "c": 1}
-	dead := []DeadLetter{{1, 0, "too_large"}, {1, 0, "too_large"}}
+	dead := []DeadLetter{{Partition: 1, Offset: 0, Reason: "too_large"}, {Partition: 1, Offset: 0, Reason: "too_large"}}
 	got := Account(produced, acks, dead)
 	if got.Lost != 1 || got.AckDuplicates != 2 || got.DLQDuplicates != 1 || got.Duplicates() != 3 || got.Acked != 2 || got.DeadLettered != 1 {
 		t.Fatalf("tally = %+v", got)
@@ -67,7 +67,7 @@ func TestAccountWrongOutcomes(t *testing.T) {
 		{0, 2, "bad-acked", "target_rejected"},
 	}
 	acks := map[string]int{"bad-acked": 1}
-	dead := []DeadLetter{{0, 0, "target_rejected"}, {0, 1, "bad_json"}}
+	dead := []DeadLetter{{Partition: 0, Offset: 0, Reason: "target_rejected"}, {Partition: 0, Offset: 1, Reason: "bad_json"}}
 	got := Account(produced, acks, dead)
 	if got.WrongOutcome != 3 || got.Lost != 0 {
 		t.Fatalf("tally = %+v", got)
@@ -81,7 +81,7 @@ func TestAccountWrongOutcomes(t *testing.T) {
 }
 
 func TestAccountUnexpected(t *testing.T) {
-	got := Account([]Produced{{0, 0, "a", ExpectAck}}, map[string]int{"a": 1, "ghost": 1}, []DeadLetter{{7, 9, "bad_json"}})
+	got := Account([]Produced{{0, 0, "a", ExpectAck}}, map[string]int{"a": 1, "ghost": 1}, []DeadLetter{{Partition: 7, Offset: 9, Reason: "bad_json"}})
 	if got.Unexpected != 2 || len(got.Problems) != 2 {
 		t.Fatalf("tally = %+v", got)
 	}

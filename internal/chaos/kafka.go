@@ -2,9 +2,7 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/testbed"
@@ -39,26 +37,17 @@ func (k kafkaAdmin) ReadProduced(ctx context.Context, topic string) ([]Produced,
 	return out, nil
 }
 
-// ReadDeadLetters reads the dead-letter topic back; every message must name its source.
+// ReadDeadLetters reads the dead-letter topic back; every message must name its source
+// topic and explain itself.
 func (k kafkaAdmin) ReadDeadLetters(ctx context.Context, dlqTopic, source string) ([]DeadLetter, error) {
-	msgs, err := k.ReadAll(ctx, dlqTopic)
-	if err != nil {
-		return nil, err
+	out, err := k.Admin.ReadDeadLetters(ctx, dlqTopic)
+	for _, d := range out {
+		if d.Topic != source {
+			return nil, fmt.Errorf("dead letter of %d/%d names source topic %q, want %q", d.Partition, d.Offset, d.Topic, source)
+		}
+		if d.Error == "" {
+			return nil, fmt.Errorf("dead letter of %d/%d has no %s header", d.Partition, d.Offset, dlq.HeaderError)
+		}
 	}
-	out := make([]DeadLetter, 0, len(msgs))
-	for _, m := range msgs {
-		if t := dlq.Header(m, dlq.HeaderTopic); t != source {
-			return nil, fmt.Errorf("dead letter %d/%d names source topic %q, want %q", m.Partition, m.Offset, t, source)
-		}
-		p, err1 := strconv.Atoi(dlq.Header(m, dlq.HeaderPartition))
-		o, err2 := strconv.ParseInt(dlq.Header(m, dlq.HeaderOffset), 10, 64)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("dead letter %d/%d: bad source headers: %w", m.Partition, m.Offset, err)
-		}
-		if dlq.Header(m, dlq.HeaderError) == "" {
-			return nil, fmt.Errorf("dead letter %d/%d (source %d/%d) has no %s header", m.Partition, m.Offset, p, o, dlq.HeaderError)
-		}
-		out = append(out, DeadLetter{Partition: p, Offset: o, Reason: dlq.Header(m, dlq.HeaderReason)})
-	}
-	return out, nil
+	return out, err
 }

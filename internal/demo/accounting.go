@@ -1,24 +1,16 @@
 package demo
 
 import (
-	"maps"
 	"slices"
+
+	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Located is where a message sits in the events topic; ID is its HeaderID header.
-type Located struct {
-	ID        string
-	Partition int
-	Offset    int64
-}
+type Located = testbed.Located
 
 // DeadLetter is one message of the dead-letter topic, by the source it names.
-type DeadLetter struct {
-	Topic     string
-	Partition int
-	Offset    int64
-	Reason    string
-}
+type DeadLetter = testbed.DeadLetter
 
 // Outcomes is what the demo reads back once notifierd has stopped.
 type Outcomes struct {
@@ -74,27 +66,13 @@ func (a Accounting) NothingLost() bool {
 // reached the broker but was cut short). topic is the events topic's name.
 func Account(generated []Message, confirmed int, topic string, o Outcomes) Accounting {
 	a := Accounting{DeadByReason: map[string]int{}, Partitions: len(o.End)}
-	where := make(map[string][]Located, len(o.Topic))
-	for _, l := range o.Topic {
-		where[l.ID] = append(where[l.ID], l)
-	}
-	type source struct {
-		partition int
-		offset    int64
-	}
-	dead := make(map[source][]DeadLetter, len(o.DeadLetters))
-	for _, d := range o.DeadLetters {
-		if d.Topic == topic {
-			s := source{d.Partition, d.Offset}
-			dead[s] = append(dead[s], d)
-		}
-	}
-
+	dead := slices.DeleteFunc(slices.Clone(o.DeadLetters), func(d DeadLetter) bool { return d.Topic != topic })
+	l := testbed.NewLedger(o.Topic, o.Acked, dead, o.Committed)
 	known := make(map[string]bool, len(generated))
 	for i, m := range generated {
 		known[m.ID] = true
-		locs := where[m.ID]
-		if i >= confirmed && len(locs) == 0 {
+		e, inTopic := l.Entry(m.ID)
+		if i >= confirmed && !inTopic {
 			continue // never reached the broker
 		}
 		a.Produced++
@@ -103,24 +81,21 @@ func Account(generated []Message, confirmed int, topic string, o Outcomes) Accou
 		} else {
 			a.Invalid++
 		}
-		if len(locs) == 0 {
+		if !inTopic {
 			a.Missing++
 			continue
 		}
-		acks := o.Acked[m.ID]
-		a.DuplicateAcks += max(acks-1, 0)
-		var letters []DeadLetter
+		// One outcome per event, whatever copies a retried write left: acknowledged wins.
+		a.DuplicateAcks += max(e.Acks-1, 0)
+		var letters []string
 		committed := true
-		for _, l := range locs {
-			ds := dead[source{l.Partition, l.Offset}]
-			letters = append(letters, ds...)
-			a.DuplicateDead += max(len(ds)-1, 0)
-			if l.Offset >= o.Committed[l.Partition] {
-				committed = false
-			}
+		for _, c := range e.Copies {
+			letters = append(letters, c.Dead...)
+			a.DuplicateDead += max(len(c.Dead)-1, 0)
+			committed = committed && c.Committed
 		}
 		switch {
-		case acks > 0:
+		case e.Acks > 0:
 			a.Acknowledged++
 			if !m.Valid() {
 				a.InvalidAcknowledged++
@@ -130,11 +105,10 @@ func Account(generated []Message, confirmed int, topic string, o Outcomes) Accou
 			}
 		case len(letters) > 0:
 			a.DeadLettered++
-			reason := letters[0].Reason
-			a.DeadByReason[reason]++
+			a.DeadByReason[letters[0]]++
 			if m.Valid() {
 				a.ValidDeadLettered++
-			} else if reason != m.WantReason() {
+			} else if letters[0] != m.WantReason() {
 				a.WrongReason++
 			}
 		case committed:
@@ -143,18 +117,15 @@ func Account(generated []Message, confirmed int, topic string, o Outcomes) Accou
 			a.Pending++
 		}
 	}
-	for _, l := range o.Topic {
-		if !known[l.ID] {
-			a.Foreign++
+	for _, e := range l.Entries {
+		if !known[e.ID] {
+			a.Foreign += len(e.Copies)
 		}
 	}
-	for _, p := range slices.Sorted(maps.Keys(o.End)) {
-		end, committed := o.End[p], o.Committed[p]
+	for p, end := range o.End {
 		a.EndSum += end
-		a.CommittedSum += max(committed, 0)
-		if committed != end && (committed >= 0 || end > 0) {
-			a.Uncommitted = append(a.Uncommitted, p)
-		}
+		a.CommittedSum += max(o.Committed[p], 0)
 	}
+	a.Uncommitted = testbed.Uncommitted(o.Committed, o.End)
 	return a
 }

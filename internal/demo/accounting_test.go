@@ -16,8 +16,8 @@ func acctFixture() ([]Message, Outcomes) {
 	}
 	o := Outcomes{
 		Topic: []Located{
-			{"m0", 0, 0}, {"m2", 0, 1}, {"m4", 0, 2},
-			{"m1", 1, 0}, {"m3", 1, 1}, {"m5", 1, 2},
+			{ID: "m0", Partition: 0, Offset: 0}, {ID: "m2", Partition: 0, Offset: 1}, {ID: "m4", Partition: 0, Offset: 2},
+			{ID: "m1", Partition: 1, Offset: 0}, {ID: "m3", Partition: 1, Offset: 1}, {ID: "m5", Partition: 1, Offset: 2},
 		},
 		Acked: map[string]int{"m0": 1, "m1": 1, "m2": 1, "m3": 1},
 		DeadLetters: []DeadLetter{
@@ -136,7 +136,7 @@ func TestAccount(t *testing.T) {
 		{
 			name: "a foreign message in the topic is a failure", confirmed: 6,
 			change: func(_ []Message, o *Outcomes) {
-				o.Topic = append(o.Topic, Located{"stranger", 0, 3})
+				o.Topic = append(o.Topic, Located{ID: "stranger", Partition: 0, Offset: 3})
 				o.End[0], o.Committed[0] = 4, 4
 			},
 			want: func(a *Accounting) { a.Foreign, a.CommittedSum, a.EndSum = 1, 7, 7 },

@@ -2,8 +2,6 @@ package demo
 
 import (
 	"context"
-	"fmt"
-	"strconv"
 
 	"github.com/notifierd/notifierd/internal/dlq"
 	"github.com/notifierd/notifierd/internal/testbed"
@@ -21,19 +19,8 @@ func readBack(ctx context.Context, admin testbed.Admin, topic, dlqTopic, group s
 	for _, m := range events {
 		o.Topic = append(o.Topic, Located{ID: dlq.Header(m, HeaderID), Partition: m.Partition, Offset: m.Offset})
 	}
-	dead, err := admin.ReadAll(ctx, dlqTopic)
-	if err != nil {
+	if o.DeadLetters, err = admin.ReadDeadLetters(ctx, dlqTopic); err != nil {
 		return o, err
-	}
-	for _, m := range dead {
-		p, perr := strconv.Atoi(dlq.Header(m, dlq.HeaderPartition))
-		off, oerr := strconv.ParseInt(dlq.Header(m, dlq.HeaderOffset), 10, 64)
-		if perr != nil || oerr != nil {
-			return o, fmt.Errorf("dead letter %d/%d has no source partition and offset", m.Partition, m.Offset)
-		}
-		o.DeadLetters = append(o.DeadLetters, DeadLetter{
-			Topic: dlq.Header(m, dlq.HeaderTopic), Partition: p, Offset: off, Reason: dlq.Header(m, dlq.HeaderReason),
-		})
 	}
 	if o.End, err = admin.EndOffsets(ctx, topic); err != nil {
 		return o, err
