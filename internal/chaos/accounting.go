@@ -135,12 +135,8 @@ func CommitGaps(committed, end map[int]int64) []string {
 	return gaps
 }
 
-// Ack is the simulator's record of one id: how many times it was acknowledged, and when
-// first.
-type Ack struct {
-	Count int
-	First time.Time
-}
+// Ack is the simulator's record of one id: times acknowledged, and when first.
+type Ack = testbed.Ack
 
 // AckCounts reduces acks to id -> times acknowledged, for Account.
 func AckCounts(acks map[string]Ack) map[string]int {

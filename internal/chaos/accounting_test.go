@@ -113,11 +113,11 @@ func TestLateDuplicates(t *testing.T) {
 	kill := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	produced := []Produced{{0, 0, "early", ExpectAck}, {0, 1, "late", ExpectAck}, {0, 2, "once", ExpectAck}, {0, 3, "copied", ExpectAck}, {0, 4, "copied", ExpectAck}}
 	acks := map[string]Ack{
-		"early":  {2, kill.Add(-time.Second)},
-		"late":   {2, kill.Add(time.Second)},
-		"once":   {1, kill.Add(time.Second)},
-		"copied": {2, kill.Add(time.Second)}, // two messages, two acknowledgements: no duplicate
-		"ghost":  {3, kill.Add(time.Second)}, // never produced: Account reports it
+		"early":  {Count: 2, First: kill.Add(-time.Second)},
+		"late":   {Count: 2, First: kill.Add(time.Second)},
+		"once":   {Count: 1, First: kill.Add(time.Second)},
+		"copied": {Count: 2, First: kill.Add(time.Second)}, // two messages, two acknowledgements: no duplicate
+		"ghost":  {Count: 3, First: kill.Add(time.Second)}, // never produced: Account reports it
 	}
 	if got := LateDuplicates(produced, acks, kill); !slices.Equal(got, []string{"late"}) {
 		t.Errorf("late duplicates = %q, want [late]", got)
