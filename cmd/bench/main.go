@@ -58,6 +58,7 @@ func run(args []string, stderr io.Writer) int {
 		runTimeout  = fs.Duration("run-timeout", 10*time.Minute, "bound for one daemon run to acknowledge everything")
 		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep,latency,storm,tls")
 		latencyPts  = fs.String("latency-points", "0,50,100,200", "simulator latencies, ms, at which static and adaptive limits drain the same data set")
+		latencyEvts = fs.Int64("latency-events", 0, "events drained at each latency point and TLS run (0: events/2, at least 10,000)")
 		stormLat    = fs.Duration("storm-latency", 100*time.Millisecond, "simulator latency of the 429 storm and 5xx burst runs")
 		out         = fs.String("out", "docs", "`directory` for BENCHMARKS.md and the chart")
 		seed        = fs.Uint64("seed", 1, "workload seed")
@@ -80,6 +81,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if *sweepEvents == 0 {
 		*sweepEvents = min(max(*events/5, 10_000), 200_000)
+	}
+	if *latencyEvts == 0 {
+		*latencyEvts = max(*events/2, 10_000)
 	}
 	latencyPoints, err0 := ints(*latencyPts)
 	lats, err1 := ints(*sweepLat)
@@ -135,7 +139,7 @@ func run(args []string, stderr io.Writer) int {
 		NaiveEvents: *naiveEvents, NaiveTime: *naiveTime, PacedFractions: fracs, PacedDuration: *pacedDur,
 		OpenSessions: *open, MemBufferedBytes: *memBytes,
 		SweepEvents: *sweepEvents, SweepTime: *sweepTime, SweepLatencies: lats, SweepSizes: sizes,
-		LatencyPoints: latencyPoints, StormLatency: *stormLat,
+		LatencyPoints: latencyPoints, LatencyEvents: *latencyEvts, StormLatency: *stormLat,
 		RunTimeout: *runTimeout, Skip: skipSet, Log: stderr, BrokerPID: brokerPID,
 	}
 	if os.Getenv("MAKELEVEL") != "" { // make bench passes --broker, then BENCH_FLAGS

@@ -8,8 +8,8 @@ import (
 	"github.com/notifierd/notifierd/internal/targetsim"
 )
 
-// latencyData is the data set of the latency, storm and TLS runs: one topic produced once,
-// the sweep's size and workload shape, drained from the start by each run's own group.
+// latencyData is the data set of the latency and TLS runs: one topic produced once, in the
+// workload's shape, drained from the start by each run's own group.
 func (b *Bench) latencyData(ctx context.Context) (string, *Produced, error) {
 	if b.latencyTopic != "" {
 		return b.latencyTopic, b.latencyProduced, nil
@@ -19,7 +19,7 @@ func (b *Bench) latencyData(ctx context.Context) (string, *Produced, error) {
 		return "", nil, err
 	}
 	w := NewWorkload(b.opt.Sessions, b.opt.Seed+7, "l")
-	p, err := b.k.Produce(ctx, topic, b.opt.SweepEvents, w.PageView)
+	p, err := b.k.Produce(ctx, topic, b.opt.LatencyEvents, w.PageView)
 	if err != nil {
 		return "", nil, err
 	}

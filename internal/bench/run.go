@@ -44,7 +44,8 @@ type Options struct {
 	SweepLatencies []int         // ms, at MaxNotifications
 	SweepSizes     []int         // batch.maxNotifications, at 0 ms
 
-	LatencyPoints []int         // ms: static against adaptive limits, on the sweep's data set size
+	LatencyPoints []int         // ms: static against adaptive limits
+	LatencyEvents int64         // their data set, also the TLS runs'; large enough that the ramp is a small share
 	StormLatency  time.Duration // simulator latency of the storm runs
 
 	RunTimeout time.Duration // bound for one daemon run to acknowledge everything

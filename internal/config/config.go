@@ -158,7 +158,7 @@ func Default() Config {
 			Channel:         "web",
 			Timeout:         10 * time.Second,
 			MaxConcurrency:  2048, // per edge host: a cap over the adaptive limit, enough for 200 ms round trips
-			MaxConnsPerHost: 256,
+			MaxConnsPerHost: 2048, // as many as requests in flight: over HTTP/1.1 a connection carries one
 			EdgeCacheSize:   1_000_000,
 			Retry: Retry{
 				InitialInterval: 200 * time.Millisecond,

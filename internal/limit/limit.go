@@ -6,8 +6,9 @@
 //
 // The controller is deliberately small. Decisions are taken once per window of about one
 // round trip, as TCP's congestion control takes them once per RTT:
-//   - slow start: the limit doubles each window that used at least half of it, until the
-//     first sign of trouble, so a restarted daemon reaches full speed in a few round trips;
+//   - slow start: the limit grows by one for each request that comes back while at least half
+//     of it is in use, doubling per round trip, until the first sign of trouble, so a
+//     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
 //     window's mean round trip exceeds Tolerance times the baseline (and Slack beyond it), or
 //     halved when more than LossTolerance of the window's requests were pushed back.
@@ -54,8 +55,8 @@ type Config struct {
 // Defaults are the tuning used for Target edges; Max is the caller's hard cap.
 func Defaults(maxLimit int) Config {
 	return Config{
-		Min: 1, Max: maxLimit, Initial: min(20, maxLimit),
-		Tolerance: 2, Slack: 20 * time.Millisecond, LossTolerance: 0.05,
+		Min: 1, Max: maxLimit, Initial: min(64, maxLimit),
+		Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05,
 		MinWindow: 20 * time.Millisecond,
 	}
 }
@@ -119,6 +120,11 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) (fr
 		if l.win.minRTT == 0 || rtt < l.win.minRTT {
 			l.win.minRTT = rtt
 		}
+		if l.slowStart && float64(l.win.maxInflight) >= l.limit/2 {
+			// One more for each request that comes back while the limit is in use: it
+			// doubles per round trip without waiting for a window to close.
+			l.set(l.limit + 1)
+		}
 	case PushedBack:
 		l.win.pushedBack++
 	}
@@ -162,7 +168,7 @@ func (l *Limiter) decide() {
 	case !used:
 		// Demand, not the destination, bounded this window: no evidence to grow on.
 	case l.slowStart:
-		l.set(l.limit * 2)
+		// Grown already, by one per request back.
 	default:
 		l.set(l.limit + max(1, l.limit/10))
 	}
