@@ -196,6 +196,21 @@ func (b *Bed) Stream(ctx context.Context, rate int) (stop func() ([]Msg, error))
 	}
 }
 
+// settleStream stops a stream, waits until every message has an outcome, and counts the
+// time to recover from since; it returns how many messages were streamed.
+func (b *Bed) settleStream(ctx context.Context, stop func() ([]Msg, error), since time.Time) (int, error) {
+	msgs, err := stop()
+	if err != nil {
+		return 0, err
+	}
+	at, err := b.Settle(ctx)
+	if err != nil {
+		return 0, err
+	}
+	b.Result.Recover = at.Sub(since)
+	return len(msgs), nil
+}
+
 // Settle waits until every message in the events topic has been acknowledged or
 // dead-lettered, and returns when that was first seen. The cheap counts (the simulator's
 // unique ids, the dead-letter topic's size) are polled; once they add up, the full

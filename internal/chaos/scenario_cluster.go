@@ -336,21 +336,15 @@ func runCluster(ctx context.Context, b *Bed) error {
 		faults = append(faults, f)
 	}
 
-	msgs, err := stopStream()
+	streamed, err := b.settleStream(ctx, stopStream, faults[len(faults)-1].restarted)
 	if err != nil {
 		return err
 	}
-	settled, err := b.Settle(ctx)
-	if err != nil {
-		return err
-	}
-	last := faults[len(faults)-1]
-	b.Result.Recover = settled.Sub(last.restarted)
 	if err := waitLagZero(ctx, b); err != nil {
 		b.Result.Fail("%v", err)
 	}
 	stopPoll()
-	return judgeCluster(ctx, b, faults, <-samples, len(msgs), rate)
+	return judgeCluster(ctx, b, faults, <-samples, streamed, rate)
 }
 
 // clusterRoles returns the node coordinating the group and the leaders of the events and

@@ -87,17 +87,12 @@ func runRebalance(ctx context.Context, b *Bed) error {
 	if err := sleep(ctx, 3*time.Second); err != nil {
 		return err
 	}
-	msgs, err := stop()
+	streamed, err := b.settleStream(ctx, stop, lastChange)
 	if err != nil {
 		return err
 	}
-	at, err := b.Settle(ctx)
-	if err != nil {
-		return err
-	}
-	b.Result.Recover = at.Sub(lastChange)
 	b.Result.Note("membership changes, in order: %s", strings.Join(log, ", "))
 	b.Result.Note("%d joins, %d graceful leaves (each exited 0 within shutdown.timeout), %d kill -9; %d events streamed at %d/s meanwhile (1 in 100 bad input); the group ended with 3 members",
-		joins, graceful, kills, len(msgs), b.count(300, 400))
+		joins, graceful, kills, streamed, b.count(300, 400))
 	return nil
 }
