@@ -15,34 +15,47 @@ import (
 const failureLogInterval = 30 * time.Second
 
 // failureLog makes retried failures visible at the default level without flooding it: per
-// edge host, the first failure is logged at once, then one summary per interval with the
-// counts by class and the last cause of each. A certificate Target's edge cannot prove, a
-// name that does not resolve or an edge answering 503 all look alike from the outside (lag
-// grows), so each line names the host and the cause.
+// edge host, the first failure is logged at once, then at most one line per interval with
+// the counts by class and the last cause of each: "still failing", or "answering again"
+// once a request there has succeeded since. A certificate Target's edge cannot prove, a name
+// that does not resolve or an edge answering 503 all look alike from the outside (lag grows),
+// so each line names the host and the cause.
 type failureLog struct {
 	log      *zap.Logger
 	interval time.Duration
 
-	mu    sync.Mutex
-	hosts map[string]*hostFailures
+	mu        sync.Mutex
+	hosts     map[string]*hostFailures
+	lastSweep time.Time
 	// tracked is len(hosts), read without the lock: a success while no host has failed,
 	// nearly every request, costs one atomic load.
 	tracked atomic.Int32
 }
 
-// hostFailures is what one host's failures have been since its last line.
+// hostFailures is one host's failure episode: what happened since its last line.
 type hostFailures struct {
-	lastLine time.Time
-	counts   map[string]int
-	causes   map[string]string // class -> last cause
+	lastLine, lastFailure, lastSuccess time.Time
+	counts                             map[string]int
+	causes                             map[string]string // class -> last cause
+}
+
+// failureLine is a line to log once the lock is released.
+type failureLine struct {
+	host    string
+	first   bool
+	class   string
+	err     error
+	counts  map[string]int
+	causes  map[string]string
+	healthy bool // a request succeeded after the last failure
 }
 
 func newFailureLog(log *zap.Logger, interval time.Duration) *failureLog {
 	return &failureLog{log: log, interval: interval, hosts: make(map[string]*hostFailures)}
 }
 
-// record notes a request's result: retried failures are counted and logged when due; a
-// success after failures not yet reported logs them as recovered.
+// record notes a request's result: the first retried failure of an episode is logged at
+// once, the rest are counted and summarised when due.
 func (f *failureLog) record(host string, err error, now time.Time) {
 	if err == nil && f.tracked.Load() == 0 {
 		return
@@ -51,70 +64,76 @@ func (f *failureLog) record(host string, err error, now time.Time) {
 	if err != nil && errors.As(err, &tErr) && !tErr.Retryable {
 		return // not retried: the item is dead-lettered, and the dead-letter log says why
 	}
+	var lines []failureLine
 	f.mu.Lock()
 	h := f.hosts[host]
-	if err == nil {
-		if h == nil || now.Sub(h.lastLine) < f.interval {
-			f.unlock()
-			return
+	switch {
+	case err == nil:
+		if h != nil {
+			h.lastSuccess = now
 		}
-		counts, causes := h.take(now)
-		delete(f.hosts, host) // its episode is over: the next failure is a first again
-		f.unlock()
-		if len(counts) == 0 {
-			return // everything was in a line already
-		}
-		f.log.Info("Target edge answering again", zap.String("host", host), zap.Any("failures_since_last_report", counts), zap.String("causes", causeList(causes)))
-		return
-	}
-	if h == nil {
-		h = &hostFailures{counts: make(map[string]int), causes: make(map[string]string)}
+	case h == nil:
+		h = &hostFailures{counts: make(map[string]int), causes: make(map[string]string), lastLine: now, lastFailure: now}
 		f.hosts[host] = h
-		if len(f.hosts) > maxIdleEdges {
-			f.forgetQuietLocked(host, now)
-		}
+		lines = append(lines, failureLine{host: host, first: true, class: failureClass(tErr), err: err})
+	default:
+		class := failureClass(tErr)
+		h.counts[class]++
+		h.causes[class] = err.Error()
+		h.lastFailure = now
 	}
-	class := "error"
-	if tErr != nil {
-		class = tErr.Reason
+	if now.Sub(f.lastSweep) >= time.Second {
+		f.lastSweep = now
+		lines = append(lines, f.sweepLocked(now)...)
 	}
-	first := h.lastLine.IsZero()
-	h.counts[class]++
-	h.causes[class] = err.Error()
-	if !first && now.Sub(h.lastLine) < f.interval {
-		f.unlock()
-		return
-	}
-	counts, causes := h.take(now)
-	f.unlock()
-	if first {
-		f.log.Warn("Target request failed; retrying", zap.String("host", host), zap.String("class", class), zap.Error(err))
-		return
-	}
-	f.log.Warn("Target requests still failing; retrying", zap.String("host", host), zap.Duration("over", f.interval), zap.Any("failures", counts), zap.String("causes", causeList(causes)))
-}
-
-// unlock publishes the number of hosts tracked and releases the lock.
-func (f *failureLog) unlock() {
 	f.tracked.Store(int32(len(f.hosts)))
 	f.mu.Unlock()
+	for _, l := range lines {
+		f.write(l)
+	}
 }
 
-// take returns the counts and causes since the last line and starts a new period at now.
-func (h *hostFailures) take(now time.Time) (map[string]int, map[string]string) {
-	counts, causes := h.counts, h.causes
-	h.counts, h.causes = make(map[string]int), make(map[string]string)
-	h.lastLine = now
-	return counts, causes
-}
-
-// forgetQuietLocked drops hosts with nothing to report for an interval, but keep.
-func (f *failureLog) forgetQuietLocked(keep string, now time.Time) {
+// sweepLocked takes the summaries that are due, and forgets hosts whose episode is over: an
+// interval since their last line, nothing new to report, and answering again.
+func (f *failureLog) sweepLocked(now time.Time) []failureLine {
+	var lines []failureLine
 	for host, h := range f.hosts {
-		if host != keep && len(h.counts) == 0 && now.Sub(h.lastLine) >= f.interval {
-			delete(f.hosts, host)
+		if now.Sub(h.lastLine) < f.interval {
+			continue
+		}
+		healthy := h.lastSuccess.After(h.lastFailure)
+		if len(h.counts) == 0 {
+			if healthy {
+				delete(f.hosts, host)
+			}
+			continue
+		}
+		lines = append(lines, failureLine{host: host, counts: h.counts, causes: h.causes, healthy: healthy})
+		h.counts, h.causes, h.lastLine = make(map[string]int), make(map[string]string), now
+		if healthy {
+			delete(f.hosts, host) // reported to the end: the next failure is a first again
 		}
 	}
+	return lines
+}
+
+func (f *failureLog) write(l failureLine) {
+	switch {
+	case l.first:
+		f.log.Warn("Target request failed; retrying", zap.String("host", l.host), zap.String("class", l.class), zap.Error(l.err))
+	case l.healthy:
+		f.log.Info("Target edge answering again", zap.String("host", l.host), zap.Any("failures_since_last_report", l.counts), zap.String("causes", causeList(l.causes)))
+	default:
+		f.log.Warn("Target requests still failing; retrying", zap.String("host", l.host), zap.Duration("over", f.interval), zap.Any("failures", l.counts), zap.String("causes", causeList(l.causes)))
+	}
+}
+
+// failureClass is the class a failure is counted under.
+func failureClass(tErr *Error) string {
+	if tErr == nil {
+		return "error"
+	}
+	return tErr.Reason
 }
 
 // causeList renders class: cause pairs in a stable order.

@@ -106,3 +106,28 @@ func TestTransportFailureNamesTheCause(t *testing.T) {
 		t.Errorf("anything else = %q, want network", got)
 	}
 }
+
+func TestAShortOutageIsReportedOnceItIsOver(t *testing.T) {
+	core, logs := observer.New(zapcore.InfoLevel)
+	f := newFailureLog(zap.New(core), 30*time.Second)
+	t0 := time.Unix(1_700_000_000, 0)
+	refused := &Error{Message: "connection refused", Retryable: true, Reason: "refused"}
+	for i := range 10 { // ten seconds of refused connections, then answers again
+		f.record("edge", refused, t0.Add(time.Duration(i)*time.Second))
+	}
+	for i := 10; i <= 31; i++ {
+		f.record("edge", nil, t0.Add(time.Duration(i)*time.Second))
+	}
+	var got []string
+	for _, e := range logs.All() {
+		got = append(got, fmt.Sprintf("%s %s %v", e.Level, e.Message, e.ContextMap()["failures_since_last_report"]))
+	}
+	want := "warn Target request failed; retrying <nil>\ninfo Target edge answering again map[refused:9]"
+	if strings.Join(got, "\n") != want {
+		t.Fatalf("log lines:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+	}
+	if f.tracked.Load() != 0 {
+		t.Fatalf("%d hosts still tracked after the episode was reported", f.tracked.Load())
+	}
+	f.record("edge", nil, t0.Add(40*time.Second)) // the fast path again
+}
