@@ -13,9 +13,10 @@
 // dead-lettered must be 0, duplicates are counted, and the group's committed offsets must
 // equal the partitions' end offsets.
 //
-// One file per scenario (scenario_*.go); bed.go is a scenario's test bed, its processes
-// run through internal/testbed, config.go is the daemons' configuration, sim.go, broker.go
-// and kafka.go drive the simulator process and the broker,
-// workload.go and bad.go make the events, accounting.go and report.go are pure and
-// unit-tested. cmd/chaos is the command.
+// One file per scenario (scenario_*.go); bed.go is a scenario's test bed, config.go the
+// daemons' configuration, sim.go the simulator process, kafka.go reads the topics back,
+// workload.go and bad.go make the events, accounting.go (a summary over testbed's ledger)
+// and report.go are pure and unit-tested. Processes, the producer, the broker, topic
+// administration and the simulator's control client come from internal/testbed. cmd/chaos
+// is the command.
 package chaos

@@ -7,5 +7,5 @@
 //
 // The pure parts (traffic generation, reading the metrics, the accounting and its summary)
 // live in their own files and are unit tested; Run wires them to the real components, with
-// topics and the simulator's server from internal/testbed.
+// the broker, topics, producer, ledger and the simulator's server from internal/testbed.
 package demo

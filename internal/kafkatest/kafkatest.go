@@ -1,7 +1,7 @@
 // Package kafkatest owns the Kafka half of notifierd's test bed: which broker a test talks to,
-// and the few helpers every integration test needs around it: produce, and, through
-// internal/testbed's Admin, create a topic, read a topic back, look at a group's committed
-// offsets.
+// and the few helpers every integration test needs around it, on internal/testbed's
+// Producer and Admin: produce, create a topic, read a topic back, look at a group's
+// committed offsets.
 //
 // The broker is the real one named by NOTIFIERD_TEST_KAFKA (host:port; `make test` starts a
 // local Apache Kafka with deploy/kafka/local-kafka.sh and sets it to 127.0.0.1:9092), or, when
