@@ -230,8 +230,6 @@ type txnRecord struct {
 	offset    int64
 }
 
-func (s sourceOffset) String() string { return fmt.Sprintf("%d/%d", s.partition, s.offset) }
-
 // txnLedger is what the transactional producer did.
 type txnLedger struct {
 	committedTxns, abortedTxns int
@@ -412,16 +410,18 @@ func (w *Workload) again(m Msg) Msg {
 	return m
 }
 
-// readCommitted reads topic back as a read_committed consumer does, with franz-go: the records
-// of committed transactions (and non-transactional ones), by partition then offset, and the
-// offsets of the transaction markers. It reads each partition up to its end offset at the
-// call, which it reaches once the marker of the last transaction is read.
 // sourceOffset is a place in the events topic.
 type sourceOffset struct {
 	partition int
 	offset    int64
 }
 
+func (s sourceOffset) String() string { return fmt.Sprintf("%d/%d", s.partition, s.offset) }
+
+// readCommitted reads topic back as a read_committed consumer does, with franz-go: the records
+// of committed transactions (and non-transactional ones), by partition then offset, and the
+// offsets of the transaction markers. It reads each partition up to its end offset at the
+// call, which it reaches once the marker of the last transaction is read.
 func (k kafkaAdmin) readCommitted(ctx context.Context, topic string) ([]Produced, []sourceOffset, error) {
 	end, err := k.EndOffsets(ctx, topic)
 	if err != nil {
