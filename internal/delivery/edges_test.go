@@ -47,10 +47,12 @@ func runDispatcher(t *testing.T, cfg Config, send Send, reg *prometheus.Registry
 
 func TestAHangingEdgeDoesNotHoldBackTheOthers(t *testing.T) {
 	release := make(chan struct{})
+	entered := make(chan struct{}, 100)
 	var hanging atomic.Int32
 	send := func(ctx context.Context, url string, body []byte) (*Response, error) {
 		if strings.HasPrefix(url, "http://edge1/") {
 			hanging.Add(1)
+			entered <- struct{}{}
 			select { // edge 1 answers only when the test lets it
 			case <-release:
 			case <-ctx.Done():
@@ -68,7 +70,14 @@ func TestAHangingEdgeDoesNotHoldBackTheOthers(t *testing.T) {
 	for i := range 20 {
 		d.Submit(batchOf(o.hintedItem(t, fmt.Sprint("fast", i), fmt.Sprint("f", i), "2")))
 	}
-	o.waitFinished(t, 20) // with a pool of 4 shared workers, edge 1 would hold all four
+	for range 4 { // edge 1 fills its limit...
+		select {
+		case <-entered:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("only %d requests reached edge 1", hanging.Load())
+		}
+	}
+	o.waitFinished(t, 20) // ...and the others still deliver: a pool of 4 shared workers would be stuck
 	if n := hanging.Load(); n != 4 {
 		t.Fatalf("%d requests in flight to edge 1, want its limit 4", n)
 	}
