@@ -36,7 +36,9 @@ func (o ours) acquire() (func(bool), bool) {
 }
 func (o ours) limit() int { return o.l.Limit() }
 
-type theirs struct{ l adaptivelimiter.AdaptiveLimiter[any] }
+type theirs struct {
+	l adaptivelimiter.AdaptiveLimiter[any]
+}
 
 func (f theirs) acquire() (func(bool), bool) {
 	p, ok := f.l.TryAcquirePermit()
