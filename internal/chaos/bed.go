@@ -240,16 +240,8 @@ func (b *Bed) Settle(ctx context.Context) (time.Time, error) {
 			unique, dead = st.Unique, total
 			if unique >= int64(wantIDs) && dead >= int64(wantDead) {
 				at := time.Now()
-				acks, err := b.Sim.Acks(ctx)
-				if err != nil {
-					return time.Time{}, err
-				}
-				letters, err := b.Kafka.ReadDeadLetters(ctx, b.DLQ, b.Topic)
-				if err != nil {
-					return time.Time{}, err
-				}
-				if t := Account(produced, AckCounts(acks), letters); t.Lost == 0 {
-					return at, nil
+				if t, _, _, err := b.account(ctx); err != nil || t.Lost == 0 {
+					return at, err
 				}
 			}
 		}
@@ -264,6 +256,24 @@ func (b *Bed) Settle(ctx context.Context) (time.Time, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// account reads the events topic, the simulator's record and the dead-letter topic back and
+// settles every produced message.
+func (b *Bed) account(ctx context.Context) (Tally, []Produced, map[string]Ack, error) {
+	produced, err := b.Kafka.ReadProduced(ctx, b.Topic)
+	if err != nil {
+		return Tally{}, nil, nil, fmt.Errorf("reading the events topic back: %w", err)
+	}
+	acks, err := b.Sim.Acks(ctx)
+	if err != nil {
+		return Tally{}, nil, nil, fmt.Errorf("reading the simulator's record: %w", err)
+	}
+	letters, err := b.Kafka.ReadDeadLetters(ctx, b.DLQ, b.Topic)
+	if err != nil {
+		return Tally{}, nil, nil, fmt.Errorf("reading the dead-letter topic: %w", err)
+	}
+	return Account(produced, AckCounts(acks), letters), produced, acks, nil
 }
 
 var (
@@ -297,22 +307,11 @@ func (b *Bed) finish(ctx context.Context) {
 		res.Note("notifierd logged %d warn/error lines over %d process(es) (logs in %s)", warnings, len(daemons), testbed.RelTo(b.suite.opts.RepoRoot, b.Dir))
 	}
 
-	produced, err := b.Kafka.ReadProduced(ctx, b.Topic)
+	t, produced, acks, err := b.account(ctx)
 	if err != nil {
-		res.Fail("reading the events topic back: %v", err)
+		res.Fail("%v", err)
 		return
 	}
-	acks, err := b.Sim.Acks(ctx)
-	if err != nil {
-		res.Fail("reading the simulator's record: %v", err)
-		return
-	}
-	letters, err := b.Kafka.ReadDeadLetters(ctx, b.DLQ, b.Topic)
-	if err != nil {
-		res.Fail("reading the dead-letter topic: %v", err)
-		return
-	}
-	t := Account(produced, AckCounts(acks), letters)
 	res.Tally = &t
 	if t.Lost > 0 {
 		res.Fail("%d event(s) LOST: neither acknowledged by Target nor dead-lettered", t.Lost)
