@@ -10,7 +10,8 @@
 //     of it is in use, doubling per round trip, until the first sign of trouble, so a
 //     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
-//     window's mean round trip exceeds Tolerance times the baseline (and Slack beyond it), or
+//     window's mean round trip exceeds Tolerance times the baseline, a slow average of the
+//     windows' means (and Slack beyond it), or
 //     halved when more than LossTolerance of the window's requests were pushed back.
 //
 // failsafe-go's adaptivelimiter, the maintained candidate, judges by latency alone (a 429
@@ -69,7 +70,7 @@ type Limiter struct {
 	limit     float64
 	inflight  int
 	slowStart bool
-	baseline  time.Duration // the uncongested round trip: windows' minimums, drifting up slowly
+	baseline  time.Duration // the uncongested round trip: a slow average of windows' means
 	lastMean  time.Duration // the last window's mean round trip: the next window's length
 	win       window
 }
@@ -80,7 +81,6 @@ type window struct {
 	accepted    int
 	pushedBack  int
 	sum         time.Duration
-	minRTT      time.Duration
 	maxInflight int
 }
 
@@ -117,9 +117,6 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) (fr
 	case Accepted:
 		l.win.accepted++
 		l.win.sum += rtt
-		if l.win.minRTT == 0 || rtt < l.win.minRTT {
-			l.win.minRTT = rtt
-		}
 		if l.slowStart && float64(l.win.maxInflight) >= l.limit/2 {
 			// One more for each request that comes back while the limit is in use: it
 			// doubles per round trip without waiting for a window to close.
@@ -152,14 +149,22 @@ func (l *Limiter) decide() {
 	}
 	mean := w.sum / time.Duration(w.accepted)
 	l.lastMean = min(mean, time.Second) // a window never spans more than a second
-	switch {
-	case l.baseline == 0 || w.minRTT < l.baseline:
-		l.baseline = w.minRTT
-	default:
-		// Drift towards the window's minimum so a lasting change of route is learned.
-		l.baseline += (w.minRTT - l.baseline) / 16
+	if l.baseline == 0 {
+		l.baseline = mean
 	}
+	// Means against a slow average of means, not against the fastest answer: an edge whose
+	// answers spread from 5 to 150 ms is not congested, though its mean is many times its
+	// minimum.
 	congested := float64(mean) > l.cfg.Tolerance*float64(l.baseline) && mean-l.baseline > l.cfg.Slack
+	switch {
+	case mean < l.baseline:
+		l.baseline += (mean - l.baseline) / 4
+	case !congested:
+		l.baseline += (mean - l.baseline) / 16
+	default:
+		// Slowly even while congested, so a lasting change of route is learned in time.
+		l.baseline += (mean - l.baseline) / 64
+	}
 	used := float64(w.maxInflight) >= l.limit/2
 	switch {
 	case congested:

@@ -1,6 +1,7 @@
 package limit
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -171,5 +172,23 @@ func TestReleaseReportsFreeSlots(t *testing.T) {
 	}
 	if l.InFlight() != 3 || l.Idle() {
 		t.Fatalf("in flight = %d, idle = %v; want 3, false", l.InFlight(), l.Idle())
+	}
+}
+
+func TestJitteryLatencyIsNotCongestion(t *testing.T) {
+	// Answers spread evenly over 5..150 ms, as the chaos suite's simulator and real edges
+	// answer: the mean is 15 times the fastest, and still nothing is queueing.
+	c := newClock()
+	l := New(Defaults(64))
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		if l.TryAcquire(c.now) {
+			rtt := 5*time.Millisecond + time.Duration(rng.Int64N(int64(145*time.Millisecond)))
+			l.Release(c.advance(rtt/20), rtt, Accepted) // overlapping requests, answered out of order
+		}
+		c.advance(time.Millisecond)
+	}
+	if l.Limit() < 64 || !l.slowStart {
+		t.Fatalf("limit %d, slow start %v after jittery but steady answers; want the cap 64 and never cut", l.Limit(), l.slowStart)
 	}
 }
