@@ -10,8 +10,8 @@
 //     of it is in use, doubling per round trip, until the first sign of trouble, so a
 //     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
-//     window's mean round trip exceeds Tolerance times the baseline, a slow average of the
-//     windows' means (and Slack beyond it), or
+//     window's mean round trip exceeds Tolerance times the baseline (the lowest window mean,
+//     measured afresh every 30 s by one window at half the limit) and Slack beyond it, or
 //     halved when more than LossTolerance of the window's requests were pushed back.
 //
 // failsafe-go's adaptivelimiter, the maintained candidate, judges by latency alone (a 429
@@ -53,6 +53,12 @@ type Config struct {
 	MinWindow time.Duration
 }
 
+// minJudged is the fewest answers a window's mean round trip is judged on.
+const minJudged = 8
+
+// probeEvery is how often the baseline round trip is measured afresh.
+const probeEvery = 30 * time.Second
+
 // Defaults are the tuning used for Target edges; Max is the caller's hard cap.
 func Defaults(maxLimit int) Config {
 	return Config{
@@ -70,9 +76,13 @@ type Limiter struct {
 	limit     float64
 	inflight  int
 	slowStart bool
-	baseline  time.Duration // the uncongested round trip: a slow average of windows' means
-	lastMean  time.Duration // the last window's mean round trip: the next window's length
-	win       window
+	baseline  time.Duration // the uncongested round trip: the lowest window mean since the last probe
+	// A probe runs one window at half the limit to measure the baseline afresh.
+	probing     bool
+	beforeProbe float64
+	nextProbe   time.Time
+	lastMean    time.Duration // the last window's mean round trip: the next window's length
+	win         window
 }
 
 // window gathers the outcomes between two decisions.
@@ -129,14 +139,14 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) (fr
 	// decision rests on the first request or two to come back.
 	done := l.win.accepted + l.win.pushedBack
 	if now.Sub(l.win.start) >= max(l.lastMean, l.cfg.MinWindow) && done > 0 && 2*done >= l.win.maxInflight {
-		l.decide()
+		l.decide(now)
 		l.win = window{start: now, maxInflight: l.inflight}
 	}
 	return max(int(l.limit)-l.inflight, 0)
 }
 
 // decide moves the limit at the end of a window.
-func (l *Limiter) decide() {
+func (l *Limiter) decide(now time.Time) {
 	w := l.win
 	total := w.accepted + w.pushedBack
 	if float64(w.pushedBack) > l.cfg.LossTolerance*float64(total) {
@@ -149,21 +159,37 @@ func (l *Limiter) decide() {
 	}
 	mean := w.sum / time.Duration(w.accepted)
 	l.lastMean = min(mean, time.Second) // a window never spans more than a second
-	if l.baseline == 0 {
-		l.baseline = mean
+	// A window's mean against the lowest mean seen, not against the fastest answer: an edge
+	// whose answers spread from 5 to 150 ms is not congested, though its mean is many times
+	// its minimum. A few answers make no mean worth judging.
+	judged := w.accepted >= minJudged
+	if judged && l.probing {
+		// The probe's window ran at half the limit: whatever queueing the limit caused is
+		// gone from its mean, which is the baseline until the next probe.
+		l.baseline, l.probing, l.nextProbe = mean, false, now.Add(probeEvery)
+		l.set(l.beforeProbe)
+		return
 	}
-	// Means against a slow average of means, not against the fastest answer: an edge whose
-	// answers spread from 5 to 150 ms is not congested, though its mean is many times its
-	// minimum.
-	congested := float64(mean) > l.cfg.Tolerance*float64(l.baseline) && mean-l.baseline > l.cfg.Slack
-	switch {
-	case mean < l.baseline:
-		l.baseline += (mean - l.baseline) / 4
-	case !congested:
-		l.baseline += (mean - l.baseline) / 16
-	default:
-		// Slowly even while congested, so a lasting change of route is learned in time.
-		l.baseline += (mean - l.baseline) / 64
+	if l.probing {
+		return
+	}
+	congested := false
+	if judged {
+		if l.baseline == 0 || mean < l.baseline {
+			l.baseline = mean
+		}
+		congested = float64(mean) > l.cfg.Tolerance*float64(l.baseline) && mean-l.baseline > l.cfg.Slack
+	}
+	if !l.slowStart && !l.nextProbe.IsZero() && !now.Before(l.nextProbe) {
+		// A baseline that only ever falls would be wrong after a lasting change of route, and
+		// one that follows the means would learn the queueing the limit itself causes; so,
+		// like BBR's ProbeRTT, measure it afresh now and then, for one window at half the limit.
+		l.probing, l.beforeProbe = true, l.limit
+		l.set(l.limit / 2)
+		return
+	}
+	if l.nextProbe.IsZero() {
+		l.nextProbe = now.Add(probeEvery)
 	}
 	used := float64(w.maxInflight) >= l.limit/2
 	switch {

@@ -192,3 +192,22 @@ func TestJitteryLatencyIsNotCongestion(t *testing.T) {
 		t.Fatalf("limit %d, slow start %v after jittery but steady answers; want the cap 64 and never cut", l.Limit(), l.slowStart)
 	}
 }
+
+func TestQueueingThatBuildsUpIsNotLearnedAsTheBaseline(t *testing.T) {
+	// A destination that serves 1,000 requests a second: requests queue and the round trip
+	// grows with those in flight (2 ms + in flight / 1,000 per second). The limit must
+	// settle, not creep up to the cap as the round trip rises with it.
+	c := newClock()
+	l := New(Defaults(2048))
+	for c.now.Sub(time.Unix(1_700_000_000, 0)) < 10*time.Minute {
+		inFlight := l.Limit()
+		rtt := 2*time.Millisecond + time.Duration(inFlight)*time.Millisecond
+		roundTrip(l, c, 1_000_000, rtt, 0)
+	}
+	// Every request queues here, so even the probe's half load does and the limit settles at a
+	// few hundred; what must not happen is the drift to the cap (2048 when the baseline
+	// followed the means).
+	if l.Limit() > 300 {
+		t.Fatalf("limit %d after 10 minutes of round trips growing with it; want it held (≤ 300), not drifting to the cap", l.Limit())
+	}
+}
