@@ -123,7 +123,7 @@ func BenchmarkDecodeAck(b *testing.B) {
 }
 
 // BenchmarkDispatcher is the dispatcher's own work per request: a batch of six through
-// Submit, attempt, Body, the route, metrics and acknowledgement, with a Send that answers
+// Submit, admit, attempt, Body, the route, metrics and acknowledgement, with a Send that answers
 // at once with a decoded acknowledgement of every id.
 func BenchmarkDispatcher(b *testing.B) {
 	resp, err := decodeAck(benchAck(benchIDs))
@@ -149,7 +149,9 @@ func BenchmarkDispatcher(b *testing.B) {
 	defer cpuPerOp(b)()
 	for b.Loop() {
 		d.Submit(bt)
-		d.attempt(ctx, <-d.ready)
+		s := <-d.ready
+		url, edge, _ := d.admit(s)
+		d.attempt(ctx, s, url, edge)
 	}
 	if d.Sessions() != 0 {
 		b.Fatal("session left behind")

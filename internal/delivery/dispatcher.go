@@ -90,6 +90,7 @@ type session struct {
 	parts   [][]*batch.Item // stack: the last part is attempted next
 	backoff backoff.BackOff // made on the batch's first failure: most batches never need one
 	started time.Time       // when the batch started, where its retry time limit counts from
+	slot    *edge           // a slot on this edge, handed over while the session was parked
 
 	// In-struct storage for the usual single queued batch and single part, so a session
 	// costs one allocation.
@@ -141,9 +142,9 @@ func (d *Dispatcher) Submit(b *batch.Batch) {
 }
 
 // Run delivers until ctx ends; work not finished by then stays unacknowledged, so its
-// offsets are not committed and Kafka hands it out again. Each attempt runs in a goroutine of
-// its own rather than in a fixed pool: requests hanging on one edge must not hold the
-// workers the other edges need.
+// offsets are not committed and Kafka hands it out again. A session gets a goroutine only
+// once its edge gave it a slot, rather than a worker of a fixed pool: requests hanging on one
+// edge must not hold the workers the other edges need.
 func (d *Dispatcher) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -152,9 +153,42 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case s := <-d.ready:
-			wg.Go(func() { d.attempt(ctx, s) })
+			if url, edge, ok := d.admit(s); ok {
+				wg.Go(func() { d.attempt(ctx, s, url, edge) })
+			}
 		}
 	}
+}
+
+// admit readies s's next part and takes a slot on its edge, or parks s there. A part whose
+// items were all revoked needs no slot (edge nil): attempt drops it at once.
+func (d *Dispatcher) admit(s *session) (url string, e *edge, ok bool) {
+	d.mu.Lock()
+	if len(s.parts) == 0 {
+		d.startNextBatchLocked(s)
+	}
+	part := s.parts[len(s.parts)-1]
+	env := s.env
+	d.mu.Unlock()
+	reserved := s.slot
+	s.slot = nil
+	if allStale(part) {
+		if reserved != nil {
+			d.edges.release(reserved, d.now(), 0, limit.Ignored)
+		}
+		return "", nil, true
+	}
+	url = d.router.URL(env)
+	if reserved != nil {
+		if reserved.host == hostOf(url) {
+			return url, reserved, true
+		}
+		d.edges.release(reserved, d.now(), 0, limit.Ignored) // its visitor's edge changed while it waited
+	}
+	if e = d.edges.acquire(url, s, d.now()); e == nil {
+		return "", nil, false // parked: a request finishing on that edge hands it a slot
+	}
+	return url, e, true
 }
 
 // LastAnswer is when a request to Target last completed, whatever its outcome; zero before
@@ -173,25 +207,21 @@ func (d *Dispatcher) Sessions() int {
 	return len(d.sessions)
 }
 
-// attempt sends the session's next part once and decides what comes next.
-func (d *Dispatcher) attempt(ctx context.Context, s *session) {
+// attempt sends the session's current part once to url, holding a slot on edge, and
+// decides what comes next.
+func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *edge) {
 	d.mu.Lock()
-	if len(s.parts) == 0 {
-		d.startNextBatchLocked(s)
-	}
 	part := s.parts[len(s.parts)-1]
 	env := s.env
 	d.mu.Unlock()
 
 	part = dropStale(part)
 	if len(part) == 0 {
+		if edge != nil {
+			d.edges.release(edge, d.now(), 0, limit.Ignored)
+		}
 		d.finishPart(ctx, s, nil)
 		return
-	}
-	url := d.router.URL(env)
-	edge := d.edges.acquire(url, s, d.now())
-	if edge == nil {
-		return // parked on its edge, which wakes it when a request there finishes
 	}
 	start := d.now()
 	resp, err := d.post(ctx, url, env, part)
@@ -374,6 +404,16 @@ func (d *Dispatcher) startNextBatchLocked(s *session) {
 	s.parts = append(s.parts0[:0], items)
 	s.backoff = nil
 	s.started = time.Now() // the backoff's clock, not d.now
+}
+
+// allStale reports whether every item of part belongs to a partition given up.
+func allStale(part []*batch.Item) bool {
+	for _, it := range part {
+		if !it.Stale() {
+			return false
+		}
+	}
+	return true
 }
 
 // dropStale returns part without its stale items, settling them as abandoned. Part itself is returned

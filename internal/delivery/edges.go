@@ -40,13 +40,13 @@ func newEdges(cfg limit.Config, wake func(*session), limitVec, inFlightVec *prom
 	return &edges{cfg: cfg, wake: wake, limit: limitVec, inFlight: inFlightVec, hosts: make(map[string]*edge)}
 }
 
-// acquire takes a slot on url's edge for s, or parks s on that edge and returns nil: a
-// request finishing there wakes it.
+// acquire takes a slot on url's edge for s, or parks s behind the sessions already waiting
+// there and returns nil: a request finishing on that edge hands s a slot.
 func (g *edges) acquire(url string, s *session, now time.Time) *edge {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	e := g.edgeLocked(hostOf(url))
-	if !e.limiter.TryAcquire(now) {
+	if len(e.parked) > 0 || !e.limiter.TryAcquire(now) {
 		e.parked = append(e.parked, s)
 		return nil
 	}
@@ -54,16 +54,26 @@ func (g *edges) acquire(url string, s *session, now time.Time) *edge {
 	return e
 }
 
-// release gives e's slot back with what the request said, and wakes as many parked sessions
-// as there are free slots: each tries again, and parks again if another took the slot.
+// release gives e's slot back with what the request said, and hands every slot now free to
+// the sessions parked longest: each is woken holding its slot (session.slot), so sessions
+// arriving meanwhile cannot overtake it, and none is woken only to park again.
 func (g *edges) release(e *edge, now time.Time, rtt time.Duration, outcome limit.Outcome) {
-	free := e.limiter.Release(now, rtt, outcome)
-	e.inFlight.Dec()
-	e.limit.Set(float64(e.limiter.Limit()))
 	g.mu.Lock()
-	n := min(free, len(e.parked))
-	woken := e.parked[:n]
-	e.parked = e.parked[n:]
+	e.limiter.Release(now, rtt, outcome)
+	e.inFlight.Dec()
+	var woken []*session
+	for len(e.parked) > 0 && e.limiter.TryAcquire(now) {
+		s := e.parked[0]
+		e.parked[0] = nil
+		e.parked = e.parked[1:]
+		s.slot = e
+		e.inFlight.Inc()
+		woken = append(woken, s)
+	}
+	if len(e.parked) == 0 {
+		e.parked = nil // let a long queue's array go
+	}
+	e.limit.Set(float64(e.limiter.Limit()))
 	g.mu.Unlock()
 	for _, s := range woken {
 		g.wake(s)
