@@ -223,14 +223,12 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 		d.finishPart(ctx, s, nil)
 		return
 	}
-	start := d.now()
-	resp, err := d.post(ctx, url, env, part)
-	end := d.now()
+	resp, took, end, err := d.post(ctx, url, env, part)
 	if err != nil && ctx.Err() != nil {
 		d.edges.release(edge, end, 0, limit.Ignored)
 		return // shutting down: the part stays unacknowledged and is redelivered later
 	}
-	d.edges.release(edge, end, end.Sub(start), loadOutcome(err))
+	d.edges.release(edge, end, took, loadOutcome(err))
 	d.failures.record(edge.host, err, end)
 	if err == nil { // even at the shutdown deadline: what Target acknowledged is settled
 		missing := d.acknowledge(env, part, resp)
@@ -277,15 +275,18 @@ func (d *Dispatcher) deadLetter(ctx context.Context, it *batch.Item, reason, det
 	}
 }
 
-func (d *Dispatcher) post(ctx context.Context, url string, env *event.Envelope, part []*batch.Item) (*Response, error) {
+// post sends part to url and returns the answer, how long it took and when it came.
+func (d *Dispatcher) post(ctx context.Context, url string, env *event.Envelope, part []*batch.Item) (resp *Response, took time.Duration, end time.Time, err error) {
 	d.metrics.RequestsInFlight.Inc()
 	d.metrics.RequestSize.Observe(float64(len(part)))
 	start := d.now()
-	resp, err := d.send(ctx, url, Body(env, part))
+	resp, err = d.send(ctx, url, Body(env, part))
+	end = d.now()
+	took = end.Sub(start)
 	d.metrics.RequestsInFlight.Dec()
-	d.lastAnswer.Store(d.now().UnixNano())
-	d.duration[statusClass(err)].get().Observe(d.now().Sub(start).Seconds())
-	return resp, err
+	d.lastAnswer.Store(end.UnixNano())
+	d.duration[statusClass(err)].get().Observe(took.Seconds())
+	return resp, took, end, err
 }
 
 // acknowledge settles the acknowledged items and returns the rest.

@@ -117,9 +117,8 @@ func (l *Limiter) TryAcquire(now time.Time) bool {
 	return true
 }
 
-// Release gives a slot back with what its request said, and returns how many slots are free
-// now: more than one when the limit just grew.
-func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) (free int) {
+// Release gives a slot back with what its request said.
+func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.inflight--
@@ -142,7 +141,6 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) (fr
 		l.decide(now)
 		l.win = window{start: now, maxInflight: l.inflight}
 	}
-	return max(int(l.limit)-l.inflight, 0)
 }
 
 // decide moves the limit at the end of a window.
@@ -150,7 +148,9 @@ func (l *Limiter) decide(now time.Time) {
 	w := l.win
 	total := w.accepted + w.pushedBack
 	if float64(w.pushedBack) > l.cfg.LossTolerance*float64(total) {
-		l.slowStart = false
+		// Halved from where it stands; a probe under way ends, or its end would restore the
+		// limit from before the push-back.
+		l.slowStart, l.probing = false, false
 		l.set(l.limit / 2)
 		return
 	}

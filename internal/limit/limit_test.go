@@ -156,7 +156,7 @@ func TestStaticLimitNeverMoves(t *testing.T) {
 	}
 }
 
-func TestReleaseReportsFreeSlots(t *testing.T) {
+func TestReleaseFreesASlot(t *testing.T) {
 	c := newClock()
 	l := New(Config{Min: 4, Max: 4, Initial: 4})
 	for range 4 {
@@ -167,9 +167,11 @@ func TestReleaseReportsFreeSlots(t *testing.T) {
 	if l.TryAcquire(c.now) {
 		t.Fatal("a fifth slot was granted at limit 4")
 	}
-	if free := l.Release(c.advance(time.Millisecond), time.Millisecond, Accepted); free != 1 {
-		t.Fatalf("Release reported %d free, want 1", free)
+	l.Release(c.advance(time.Millisecond), time.Millisecond, Accepted)
+	if !l.TryAcquire(c.now) || l.TryAcquire(c.now) {
+		t.Fatal("after one release, not exactly one slot was free")
 	}
+	l.Release(c.advance(time.Millisecond), time.Millisecond, Accepted)
 	if l.InFlight() != 3 || l.Idle() {
 		t.Fatalf("in flight = %d, idle = %v; want 3, false", l.InFlight(), l.Idle())
 	}
@@ -209,5 +211,26 @@ func TestQueueingThatBuildsUpIsNotLearnedAsTheBaseline(t *testing.T) {
 	// followed the means).
 	if l.Limit() > 300 {
 		t.Fatalf("limit %d after 10 minutes of round trips growing with it; want it held (≤ 300), not drifting to the cap", l.Limit())
+	}
+}
+
+func TestPushBackDuringAProbeEndsIt(t *testing.T) {
+	c := newClock()
+	l := New(Config{Min: 1, Max: 1000, Initial: 400, Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05, MinWindow: 20 * time.Millisecond})
+	l.slowStart = false
+	for range 400 { // steady answers until the first probe halves the limit
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+		if l.probing {
+			break
+		}
+	}
+	if !l.probing {
+		t.Fatal("no probe within 400 round trips")
+	}
+	probing := l.Limit()
+	roundTrip(l, c, 1_000_000, 20*time.Millisecond, 1_000_000) // a storm during the probe
+	roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)        // then steady again
+	if l.probing || l.Limit() > probing {
+		t.Fatalf("limit %d (probing %v) after push-back during a probe at %d; want the cut kept, not the pre-probe limit back", l.Limit(), l.probing, probing)
 	}
 }
