@@ -37,11 +37,12 @@ type Bed struct {
 	Result     *Result
 	Logf       func(format string, args ...any)
 	// DupCutoff, when set, is the moment after which no duplicate may originate: no id first
-	// acknowledged after it may be acknowledged twice (the last kill -9; DupCutoffWhat says so).
+	// acknowledged after it may be acknowledged twice (the last kill -9, or the moment connections
+	// to Target were cut; DupCutoffWhat says which).
 	DupCutoff     time.Time
 	DupCutoffWhat string
 	// DupBound, when positive, is the most duplicates there may be: the work the kills
-	// handed back (DupBoundWhat says how it was measured).
+	// or the cut handed back (DupBoundWhat says how it was measured).
 	DupBound     int
 	DupBoundWhat string
 
@@ -336,10 +337,10 @@ func (b *Bed) finish(ctx context.Context) {
 		// The simulator stamps an acknowledgement before its answer leaves, so an ack in
 		// flight at a kill may be stamped a moment after it: allow a second.
 		if late := LateDuplicates(produced, acks, b.DupCutoff.Add(time.Second)); len(late) > 0 {
-			res.Fail("%d duplicate(s) first acknowledged after %s, so not work in flight at a kill; e.g. %s",
+			res.Fail("%d duplicate(s) first acknowledged after %s, so not work in flight at that moment; e.g. %s",
 				len(late), b.DupCutoffWhat, strings.Join(late[:min(len(late), 5)], ", "))
 		} else {
-			res.Note("every duplicated id was first acknowledged before %s: duplicates came only from work in flight at a kill", b.DupCutoffWhat)
+			res.Note("every duplicated id was first acknowledged before %s: duplicates came only from work in flight at that moment", b.DupCutoffWhat)
 		}
 	}
 	if stopErr != nil {

@@ -20,10 +20,17 @@ import (
 // pod during any long outage. /readyz stays 200 too (see OPERATIONS: an unready pod protects
 // nothing). The log must say what is failing, host and cause, at the default level. After
 // the outage everything is delivered, nothing lost.
+//
+// Shutting the gate resets the connections open through it, as a real network failure does,
+// so a request the simulator had already acknowledged can lose its answer on the way back:
+// notifierd must send it again, and that is a duplicate it cannot avoid. Duplicates are
+// therefore allowed, but only from that moment: each must have been first acknowledged
+// before the shut, and there may be no more than the events held at it.
 var outageScenario = Scenario{
 	Name: "outage", Title: "Target outage longer than admin.stallTimeout: liveness holds",
 	Short: 90 * time.Second, Full: 3 * time.Minute,
-	Run: runOutage,
+	DuplicatesAllowed: true, // answers cut by the gate's shut (see above)
+	Run:               runOutage,
 }
 
 // outageStall is the scenario's admin.stallTimeout: each outage phase lasts several times it.
@@ -51,8 +58,18 @@ func runOutage(ctx context.Context, b *Bed) error {
 	phase := b.pick(4*outageStall, 10*outageStall)
 
 	probes := pollProbes(ctx, n)
-	b.Logf("outage: connections refused for %s (admin.stallTimeout %s)", phase, outageStall)
+	held := -1.0
+	if m, err := n.Metrics(ctx); err == nil {
+		held = m["notifierd_buffered_events"]
+	}
+	b.Logf("outage: connections refused for %s (admin.stallTimeout %s); %.0f events held at the shut", phase, outageStall, held)
 	gate.Shut()
+	b.DupCutoff, b.DupCutoffWhat = time.Now(), "the gate's shut, which cut the answers on their way"
+	if held >= 0 {
+		// Events keep arriving in the moment between the scrape and the shut: 100 more.
+		b.DupBound = int(held) + 100
+		b.DupBoundWhat = fmt.Sprintf("the events notifierd held when the gate shut (%.0f, from notifierd_buffered_events just before) plus 100 for the moment between", held)
+	}
 	if err := sleep(ctx, phase); err != nil {
 		return err
 	}
