@@ -101,7 +101,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	u0, s0 := d.CPU()
 	bench0, broker0 := testbed.SelfCPU(), b.brokerCPU()
 	busy0, total0 := testbed.MachineCPU()
-	m0, _ := d.Series(ctx)
+	m0, _ := d.Metrics(ctx)
 	profiled := make(chan error, 1)
 	profilePath := filepath.Join(b.dir, r.name, "cpu.pprof")
 	if r.profile {
@@ -134,7 +134,8 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 	bench1, broker1 := testbed.SelfCPU(), b.brokerCPU()
 	busy1, total1 := testbed.MachineCPU()
 	_, hwm := d.Mem()
-	metrics, err := d.Series(ctx)
+	fams, err := d.Families(ctx)
+	metrics := fams.Sum()
 	if err != nil {
 		b.note("%s: scraping /metrics: %v", r.name, err)
 	}
@@ -163,7 +164,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		Events: want, Acked: st.Unique, Complete: complete, Elapsed: end.Sub(start),
 		CPUUser: u1 - u0, CPUSys: s1 - s0, PeakRSS: hwm, MemoryLimit: int64(metrics["go_gc_gomemlimit_bytes"]), GCPercent: int(metrics["go_gc_gogc_percent"]), Requests: st.Requests, Dups: st.Duplicates,
 		MinLinger: minL, MinPerSession: minS, Latency: SummarizeLatencies(lat), ToSim: SummarizeLatencies(toSim),
-		Batches:    metrics.ByLabel("notifierd_batches_total"),
+		Batches:    fams.ByLabel("notifierd_batches_total"),
 		GCCycles:   metrics["go_gc_duration_seconds_count"] - m0["go_gc_duration_seconds_count"],
 		AllocBytes: metrics["go_memstats_alloc_bytes_total"] - m0["go_memstats_alloc_bytes_total"],
 		Mallocs:    metrics["go_memstats_mallocs_total"] - m0["go_memstats_mallocs_total"],

@@ -49,14 +49,14 @@ func (b *Bench) memory(ctx context.Context) error {
 	}
 	start := time.Now()
 	rssIdle, _ := d.Mem()
-	idle, err := d.Series(ctx)
+	idle, err := d.Metrics(ctx)
 	if err != nil {
 		return err
 	}
 
 	// Poll the buffered count until it reaches n or stops growing for 10 s.
 	var buffered, last float64
-	var m testbed.Series
+	var m testbed.Metrics
 	lastGrowth := time.Now()
 	for {
 		select {
@@ -67,7 +67,7 @@ func (b *Bench) memory(ctx context.Context) error {
 		if !d.Running() {
 			return fmt.Errorf("notifierd exited during the memory run (log in %s)", filepath.Join(b.dir, "memory"))
 		}
-		if m, err = d.Series(ctx); err != nil {
+		if m, err = d.Metrics(ctx); err != nil {
 			continue
 		}
 		buffered = m["notifierd_buffered_events"]
@@ -89,7 +89,7 @@ func (b *Bench) memory(ctx context.Context) error {
 	// the budget's per-event estimate must cover.
 	if err := forceGC(ctx, d); err != nil {
 		b.note("memory: %v", err)
-	} else if after, err := d.Series(ctx); err == nil {
+	} else if after, err := d.Metrics(ctx); err == nil {
 		mr.LiveHeap = int64(after["go_memstats_heap_inuse_bytes"])
 	}
 	heapPath := filepath.Join(b.dir, "memory", "heap.pprof")

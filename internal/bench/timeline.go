@@ -47,8 +47,7 @@ func sampleTimeline(ctx context.Context, d *testbed.Notifierd, sim *testbed.SimS
 				steps = steps[1:]
 			}
 			s := Sample{At: at, Acked: sim.Stats().Unique}
-			if series, err := d.Series(ctx); err == nil {
-				m := series.Sum()
+			if m, err := d.Metrics(ctx); err == nil {
 				s.InFlight, s.Limit = m["notifierd_requests_in_flight"], m["notifierd_target_concurrency_limit"]
 			}
 			samples = append(samples, s)

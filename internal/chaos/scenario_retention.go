@@ -16,7 +16,6 @@ import (
 
 	"github.com/notifierd/notifierd/internal/kafkaread"
 	"github.com/notifierd/notifierd/internal/targetsim"
-	"github.com/notifierd/notifierd/internal/testbed"
 )
 
 // Scenario: a retention gap. notifierd runs, delivers and commits, and stops gracefully; more
@@ -171,7 +170,7 @@ func runRetention(ctx context.Context, b *Bed) error {
 	if err := n2.WaitAdmin(ctx); err != nil {
 		return err
 	}
-	fams, err := testbed.ScrapeFamilies(ctx, n2.HTTP, n2.Admin)
+	fams, err := n2.Families(ctx)
 	if err != nil {
 		return fmt.Errorf("scraping %s: %w", n2.Name, err)
 	}

@@ -1,112 +1,127 @@
 package testbed
 
 import (
-	"bufio"
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"strconv"
-	"strings"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
-// Series are Prometheus samples by series, "name{labels}" -> value, the labels as the
-// exposition wrote them. Histogram buckets are kept like any other series.
-type Series map[string]float64
+// Families are the Prometheus metric families of a /metrics page by name, with their labels.
+type Families map[string]*dto.MetricFamily
 
 // Metrics are Prometheus samples summed over labels per metric name (a counter with a
-// reason label adds up to its total).
+// reason label adds up to its total); a summary or histogram gives name_count and name_sum.
 type Metrics map[string]float64
 
-// ParseMetrics reads the Prometheus text exposition format, which is all notifierd's
-// /metrics serves, skipping comments.
-func ParseMetrics(r io.Reader) (Series, error) {
-	out := Series{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		series, value, ok := splitSample(line)
-		if !ok {
-			return nil, fmt.Errorf("metrics: cannot read %q", line)
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			return nil, fmt.Errorf("metrics: %q: %w", line, err)
-		}
-		out[series] += v
-	}
-	if err := sc.Err(); err != nil {
+// ParseFamilies reads the Prometheus text exposition format, which is all notifierd's
+// /metrics serves.
+func ParseFamilies(r io.Reader) (Families, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(r)
+	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
-	return out, nil
+	return fams, nil
 }
 
-// splitSample splits `name{labels} value [timestamp]` into the series (name and labels) and
-// the value. Label values may contain spaces and braces inside quotes, so the labels are
-// skipped quote-aware.
-func splitSample(line string) (series, value string, ok bool) {
-	i := strings.IndexAny(line, "{ ")
-	if i <= 0 {
-		return "", "", false
+// Scrape reads the /metrics of the admin endpoint at admin (host:port).
+func Scrape(ctx context.Context, client *http.Client, admin string) (Families, error) {
+	url := "http://" + admin + "/metrics"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
-	end := i
-	if line[i] == '{' {
-		inQuote, escaped, closing := false, false, -1
-		for j := i + 1; j < len(line) && closing < 0; j++ {
-			c := line[j]
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inQuote = !inQuote
-			case c == '}' && !inQuote:
-				closing = j
-			}
-		}
-		if closing < 0 {
-			return "", "", false
-		}
-		end = closing + 1
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
-	fields := strings.Fields(line[end:])
-	if len(fields) < 1 || len(fields) > 2 {
-		return "", "", false
+	defer resp.Body.Close()
+	fams, err := ParseFamilies(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("scrape %s: %w", url, err)
 	}
-	return line[:end], fields[0], true
-}
-
-// name is the metric name of a series: the part before its labels.
-func name(series string) string {
-	n, _, _ := strings.Cut(series, "{")
-	return n
+	return fams, nil
 }
 
 // Sum adds the series up per metric name.
-func (s Series) Sum() Metrics {
+func (fams Families) Sum() Metrics {
 	out := Metrics{}
-	for k, v := range s {
-		out[name(k)] += v
+	for name, fam := range fams {
+		for _, m := range fam.GetMetric() {
+			switch {
+			case m.Summary != nil:
+				out[name+"_count"] += float64(m.Summary.GetSampleCount())
+				out[name+"_sum"] += m.Summary.GetSampleSum()
+			case m.Histogram != nil:
+				out[name+"_count"] += float64(m.Histogram.GetSampleCount())
+				out[name+"_sum"] += m.Histogram.GetSampleSum()
+			default:
+				out[name] += value(m)
+			}
+		}
 	}
 	return out
 }
 
 // ByLabel collects the series of one metric by the value of its only label:
 // notifierd_batches_total{trigger="full"} 12 -> "full": 12.
-func (s Series) ByLabel(metric string) map[string]float64 {
+func (fams Families) ByLabel(name string) map[string]float64 {
 	out := map[string]float64{}
-	for k, v := range s {
-		rest, ok := strings.CutPrefix(k, metric+"{")
-		if !ok {
-			continue
-		}
-		_, val, ok := strings.Cut(strings.TrimSuffix(rest, "}"), "=")
-		if ok {
-			out[strings.Trim(val, `"`)] = v
+	for _, m := range fams[name].GetMetric() {
+		if l := m.GetLabel(); len(l) == 1 {
+			out[l[0].GetValue()] = value(m)
 		}
 	}
 	return out
+}
+
+// ByPartition is metric name's value for topic by partition, summed over the series whose
+// labels include the given name-value pairs. Every series must carry the topic, partition
+// and those labels.
+func (fams Families) ByPartition(name, topic string, labels ...string) (map[int]float64, error) {
+	fam, ok := fams[name]
+	if !ok {
+		return nil, fmt.Errorf("no %s in /metrics", name)
+	}
+	out := map[int]float64{}
+	for _, m := range fam.GetMetric() {
+		got := map[string]string{}
+		for _, l := range m.GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		p, err := strconv.Atoi(got["partition"])
+		if err != nil || got["topic"] == "" {
+			return nil, fmt.Errorf("%s series %v lacks a topic or partition label", name, got)
+		}
+		match := got["topic"] == topic
+		for i := 0; i+1 < len(labels); i += 2 {
+			if _, ok := got[labels[i]]; !ok {
+				return nil, fmt.Errorf("%s series %v lacks the %s label", name, got, labels[i])
+			}
+			match = match && got[labels[i]] == labels[i+1]
+		}
+		if match {
+			out[p] += value(m)
+		}
+	}
+	return out, nil
+}
+
+// Total is the sum of every series of metric name (0 when it has none).
+func (fams Families) Total(name string) float64 {
+	var sum float64
+	for _, m := range fams[name].GetMetric() {
+		sum += value(m)
+	}
+	return sum
+}
+
+func value(m *dto.Metric) float64 {
+	return m.GetCounter().GetValue() + m.GetGauge().GetValue() + m.GetUntyped().GetValue()
 }

@@ -141,8 +141,8 @@ func (n *Notifierd) WaitReady(ctx context.Context) error {
 	}
 }
 
-// Series scrapes /metrics: one value per series.
-func (n *Notifierd) Series(ctx context.Context) (Series, error) {
+// Families scrapes /metrics, with labels.
+func (n *Notifierd) Families(ctx context.Context) (Families, error) {
 	if n.Admin == "" {
 		return nil, fmt.Errorf("%s: admin address not known yet", n.Name)
 	}
@@ -151,9 +151,9 @@ func (n *Notifierd) Series(ctx context.Context) (Series, error) {
 
 // Metrics scrapes /metrics, summed over labels per metric name.
 func (n *Notifierd) Metrics(ctx context.Context) (Metrics, error) {
-	s, err := n.Series(ctx)
+	fams, err := n.Families(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return s.Sum(), nil
+	return fams.Sum(), nil
 }
