@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"time"
 
@@ -39,22 +38,14 @@ func (p *Produced) add(msgs []Message) {
 	}
 }
 
-// writer returns a writer with a transport of its own: a transport caches metadata, and
-// one that predates the topic would answer UNKNOWN_TOPIC_OR_PARTITION for a while.
-// Closing the writer does not close the transport; callers close both.
-func (k *Kafka) writer(topic string, batchTimeout time.Duration) (*kafka.Writer, func()) {
-	t := &kafka.Transport{Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: "notifierd-bench-producer"}
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(k.Addr),
-		Topic:        topic,
-		Balancer:     &kafka.Murmur2Balancer{}, // the Java client's partitioner, as producers keyed by sessionId use
-		RequiredAcks: kafka.RequireOne,
-		BatchSize:    2000,
-		BatchBytes:   8 << 20,
-		BatchTimeout: batchTimeout,
-		Transport:    t,
-	}
-	return w, func() { _ = w.Close(); t.CloseIdleConnections() }
+// producer writes to topic with a transport of its own: a transport caches metadata, and
+// one that predates the topic would answer UNKNOWN_TOPIC_OR_PARTITION for a while. A page
+// view's events need only the leader's ack; batches are large.
+func (k *Kafka) producer(topic string, batchTimeout time.Duration) *testbed.Producer {
+	return testbed.NewProducer(k.Addr, topic, testbed.ProducerOptions{
+		ClientID: "notifierd-bench-producer", RequiredAcks: kafka.RequireOne,
+		BatchSize: 2000, BatchBytes: 8 << 20, BatchTimeout: batchTimeout,
+	})
 }
 
 func toKafka(msgs []Message) []kafka.Message {
@@ -68,8 +59,8 @@ func toKafka(msgs []Message) []kafka.Message {
 // Produce writes n messages made by next (called with the current time in ms, so each
 // message's timestamp is its produce time) as fast as the broker takes them.
 func (k *Kafka) Produce(ctx context.Context, topic string, n int64, next func(nowMs int64) []Message) (*Produced, error) {
-	w, closeWriter := k.writer(topic, 5*time.Millisecond)
-	defer closeWriter()
+	w := k.producer(topic, 5*time.Millisecond)
+	defer w.Close()
 	const chunk, writers = 4000, 3
 	chunks := make(chan []Message, writers)
 	errc := make(chan error, writers)
@@ -77,7 +68,7 @@ func (k *Kafka) Produce(ctx context.Context, topic string, n int64, next func(no
 	for range writers {
 		wg.Go(func() {
 			for c := range chunks {
-				if err := w.WriteMessages(ctx, toKafka(c)...); err != nil {
+				if err := w.Write(ctx, toKafka(c)...); err != nil {
 					errc <- err
 					return
 				}
@@ -98,7 +89,7 @@ func (k *Kafka) Produce(ctx context.Context, topic string, n int64, next func(no
 		case chunks <- c:
 		case err = <-errc:
 		case <-ctx.Done():
-			err = ctx.Err()
+			err = fmt.Errorf("producing to %s: %w", topic, ctx.Err())
 		}
 	}
 	close(chunks)
@@ -109,17 +100,14 @@ func (k *Kafka) Produce(ctx context.Context, topic string, n int64, next func(no
 	default:
 	}
 	out.Elapsed = time.Since(start)
-	if err != nil {
-		return out, fmt.Errorf("producing to %s: %w", topic, err)
-	}
-	return out, nil
+	return out, err // Write's errors name the topic
 }
 
 // ProducePaced writes messages made by next at rate events per second for d, in small
 // synchronous batches every few milliseconds, each message stamped when it is made.
 func (k *Kafka) ProducePaced(ctx context.Context, topic string, rate float64, d time.Duration, next func(nowMs int64) []Message) (*Produced, error) {
-	w, closeWriter := k.writer(topic, time.Millisecond)
-	defer closeWriter()
+	w := k.producer(topic, time.Millisecond)
+	defer w.Close()
 	out := &Produced{}
 	ticker := time.NewTicker(5 * time.Millisecond)
 	defer ticker.Stop()
@@ -136,8 +124,8 @@ func (k *Kafka) ProducePaced(ctx context.Context, topic string, rate float64, d 
 		}
 		if len(c) > 0 {
 			out.add(c)
-			if err := w.WriteMessages(ctx, toKafka(c)...); err != nil {
-				return out, fmt.Errorf("producing to %s: %w", topic, err)
+			if err := w.Write(ctx, toKafka(c)...); err != nil {
+				return out, err // names the topic
 			}
 		}
 		select {

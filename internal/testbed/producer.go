@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,10 @@ type ProducerOptions struct {
 	ClientID   string
 	Balancer   kafka.Balancer // nil: murmur2 of the key, the partition Kafka's Java client picks
 	BatchBytes int64          // 0: kafka-go's default
+	BatchSize  int            // 0: 1000 messages
+	// BatchTimeout is how long a partial batch waits for more (0: 2 ms).
+	BatchTimeout time.Duration
+	RequiredAcks kafka.RequiredAcks // 0: from all replicas
 	// Retry writes what failed again, every 300 ms, until it is written or ctx ends (the
 	// suite's faults make failed writes normal); without it Write returns the first error.
 	// A retried write may append its batch twice (the first attempt succeeded but its answer
@@ -24,8 +29,9 @@ type ProducerOptions struct {
 	Retry bool
 }
 
-// Producer writes to one topic with acks from all replicas, through a transport of its own
-// that Close releases, so no connection outlives it.
+// Producer writes to one topic (with acks from all replicas unless told otherwise), through
+// a transport of its own that Close releases, so no connection outlives it. It is safe for
+// concurrent writes.
 type Producer struct {
 	w       *kafka.Writer
 	retry   bool
@@ -37,7 +43,8 @@ type Producer struct {
 func NewProducer(addr, topic string, o ProducerOptions) *Producer {
 	w := &kafka.Writer{
 		Addr: kafka.TCP(strings.Split(addr, ",")...), Topic: topic, Balancer: o.Balancer,
-		RequiredAcks: kafka.RequireAll, BatchSize: 1000, BatchBytes: o.BatchBytes, BatchTimeout: 2 * time.Millisecond,
+		RequiredAcks: cmp.Or(o.RequiredAcks, kafka.RequireAll), BatchSize: cmp.Or(o.BatchSize, 1000),
+		BatchBytes: o.BatchBytes, BatchTimeout: cmp.Or(o.BatchTimeout, 2*time.Millisecond),
 		Transport: &kafka.Transport{
 			Dial: (&net.Dialer{Timeout: 5 * time.Second}).DialContext, ClientID: o.ClientID,
 			MetadataTTL: 2 * time.Second, // follows a restarted broker or a moved leader quickly
