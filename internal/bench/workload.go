@@ -2,12 +2,12 @@ package bench
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 
+	"github.com/notifierd/notifierd/internal/testbed"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -79,23 +79,22 @@ var (
 		"Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
 		"Mozilla/5.0 (X11; Linux x86_64; rv:132.0) Gecko/20100101 Firefox/132.0",
 	}
-	hints = []string{"31", "34", "35", "38"}
 )
 
 // newSession draws a visitor: a tntId with a location hint (most), a bare tntId, a
 // thirdPartyId with customerIds, or a marketingCloudVisitorId; half of them send a context.
 func (w *Workload) newSession(n int) session {
-	s := session{id: w.hex(16)}
+	s := session{id: testbed.RandomHex(w.rng, 16)}
 	switch r := w.rng.Float64(); {
 	case r < 0.50:
-		s.tntID = w.uuid() + "." + hints[w.rng.IntN(len(hints))] + "_0"
+		s.tntID = testbed.RandomUUID(w.rng) + "." + testbed.LocationHints[w.rng.IntN(len(testbed.LocationHints))] + "_0"
 	case r < 0.65:
-		s.tntID = w.uuid()
+		s.tntID = testbed.RandomUUID(w.rng)
 	case r < 0.85:
 		s.thirdPartyID = fmt.Sprintf("crm-%07d", n)
 		s.customerIDs = []notify.CustomerID{{ID: strconv.Itoa(10_000_000 + n), IntegrationCode: "loyalty", AuthenticatedState: "authenticated"}}
 	default:
-		s.mcid = fmt.Sprintf("%019d%019d", w.rng.Uint64N(1e19), w.rng.Uint64N(1e19))
+		s.mcid = testbed.RandomMCID(w.rng)
 	}
 	switch r := w.rng.Float64(); {
 	case r < 0.40:
@@ -105,7 +104,7 @@ func (w *Workload) newSession(n int) session {
 		s.context = json.RawMessage(`{"channel":"mobile","mobilePlatform":{"deviceType":"phone","platformType":"ios"},"application":{"id":"com.example.shop","version":"7.3.1"}}`)
 	}
 	if w.rng.IntN(4) == 0 {
-		s.propertyToken = w.uuid()
+		s.propertyToken = testbed.RandomUUID(w.rng)
 	}
 	return s
 }
@@ -142,7 +141,7 @@ func (w *Workload) event(s *session, si int32, typ string, nowMs int64) Message 
 		TntID: s.tntID, ThirdPartyID: s.thirdPartyID, MarketingCloudVisitorID: s.mcid,
 		CustomerIDs: s.customerIDs, PropertyToken: s.propertyToken, Context: s.context,
 		ID:      w.prefix + strconv.Itoa(w.seq),
-		Tokens:  []string{w.b64(24 + w.rng.IntN(16))},
+		Tokens:  []string{testbed.RandomToken(w.rng, 24+w.rng.IntN(16))},
 		Address: &notify.Address{URL: "https://shop.example.com" + pages[w.rng.IntN(len(pages))]},
 		Parameters: map[string]string{
 			"entity.categoryId": viewNames[w.rng.IntN(len(viewNames))],
@@ -151,12 +150,12 @@ func (w *Workload) event(s *session, si int32, typ string, nowMs int64) Message 
 	}
 	w.seq++
 	if w.rng.IntN(3) == 0 {
-		ev.View = &notify.View{Name: viewNames[w.rng.IntN(len(viewNames))], State: w.b64(24 + w.rng.IntN(24))}
+		ev.View = &notify.View{Name: viewNames[w.rng.IntN(len(viewNames))], State: testbed.RandomToken(w.rng, 24+w.rng.IntN(24))}
 	} else {
-		ev.Mbox = &notify.Mbox{Name: mboxNames[w.rng.IntN(len(mboxNames))], State: w.b64(24 + w.rng.IntN(24))}
+		ev.Mbox = &notify.Mbox{Name: mboxNames[w.rng.IntN(len(mboxNames))], State: testbed.RandomToken(w.rng, 24+w.rng.IntN(24))}
 	}
 	if typ == notify.TypeDisplay && w.rng.IntN(4) == 0 {
-		ev.Tokens = append(ev.Tokens, w.b64(24+w.rng.IntN(16)))
+		ev.Tokens = append(ev.Tokens, testbed.RandomToken(w.rng, 24+w.rng.IntN(16)))
 	}
 	value, err := json.Marshal(&ev)
 	if err != nil {
@@ -178,25 +177,4 @@ func (w *Workload) event(s *session, si int32, typ string, nowMs int64) Message 
 		value = bytes.Replace(value, placeholder, nil, 1)
 	}
 	return Message{Key: []byte(s.id), Value: value, Stamp: Stamp{Session: si, TS: nowMs}}
-}
-
-func (w *Workload) b64(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(w.rng.UintN(256))
-	}
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-func (w *Workload) hex(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(w.rng.UintN(256))
-	}
-	return fmt.Sprintf("%x", b)
-}
-
-func (w *Workload) uuid() string {
-	h := w.hex(16)
-	return h[0:8] + "-" + h[8:12] + "-4" + h[13:16] + "-a" + h[17:20] + "-" + h[20:32]
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/event"
+	"github.com/notifierd/notifierd/internal/testbed"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -179,7 +180,7 @@ func TestGenerateRealisticTraffic(t *testing.T) {
 			t.Errorf("%s: click on %s, which the session was not shown", m.ID, content(ev))
 		}
 	}
-	for _, h := range locationHints() {
+	for _, h := range testbed.LocationHints {
 		if hints[h] == 0 {
 			t.Errorf("no tntId with location hint %s", h)
 		}

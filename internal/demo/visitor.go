@@ -1,12 +1,12 @@
 package demo
 
 import (
-	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"time"
 
+	"github.com/notifierd/notifierd/internal/testbed"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -30,9 +30,6 @@ func shop() []page {
 	}
 }
 
-// locationHints are the edge clusters found in the visitors' tntIds (mboxedge31, 34, ...).
-func locationHints() []string { return []string{"31", "34", "35", "38"} }
-
 // visitor is one browser or app: a Target session and a visitor id that stay fixed, and a
 // clock that moves forward as they browse.
 type visitor struct {
@@ -48,25 +45,25 @@ type visitor struct {
 // by the raw mbox cookie their browser sent.
 func newVisitor(rng *rand.Rand, n int, start int64, now time.Time) *visitor {
 	nowSec := now.Unix()
-	v := &visitor{sessionID: hex32(rng), clock: start, until: now.UnixMilli()}
+	v := &visitor{sessionID: testbed.RandomHex(rng, 16), clock: start, until: now.UnixMilli()}
 	id := &v.identity
 	id.SessionID = v.sessionID
 	switch r := rng.Float64(); {
 	case r < 0.55:
-		hints := locationHints()
-		id.TntID = uuid(rng) + "." + hints[rng.IntN(len(hints))] + "_0"
+		hints := testbed.LocationHints
+		id.TntID = testbed.RandomUUID(rng) + "." + hints[rng.IntN(len(hints))] + "_0"
 	case r < 0.70:
-		id.TntID = uuid(rng)
+		id.TntID = testbed.RandomUUID(rng)
 	case r < 0.85:
 		id.ThirdPartyID = fmt.Sprintf("crm-%06d", n)
 		id.CustomerIDs = []notify.CustomerID{{ID: fmt.Sprintf("%08d", rng.IntN(1e8)), IntegrationCode: "loyalty", AuthenticatedState: "authenticated"}}
 	case r < 0.95:
-		id.MarketingCloudVisitorID = mcid(rng)
+		id.MarketingCloudVisitorID = testbed.RandomMCID(rng)
 	default:
 		// session and PC entries as the mbox cookie carries them, valid for 30 min and 2 years.
 		id.SessionID = ""
 		id.TargetCookie = "session#" + v.sessionID + "#" + strconv.FormatInt(nowSec+1800, 10) +
-			"|PC#" + uuid(rng) + ".35_0#" + strconv.FormatInt(nowSec+2*365*86400, 10)
+			"|PC#" + testbed.RandomUUID(rng) + ".35_0#" + strconv.FormatInt(nowSec+2*365*86400, 10)
 	}
 	return v
 }
@@ -81,25 +78,25 @@ func (v *visitor) pageView(rng *rand.Rand, pages []page) []notify.Event {
 		ev := v.identity
 		ev.Type = typ
 		ev.Timestamp = min(at, v.until)
-		ev.Tokens = []string{token(rng)}
+		ev.Tokens = []string{testbed.RandomToken(rng, 24)}
 		ev.Address = &notify.Address{URL: p.url}
 		return ev
 	}
 	var displays []notify.Event
 	if v.pageViews == 0 && rng.IntN(4) == 0 {
 		ev := newEvent(notify.TypeDisplay)
-		ev.PageLoad = &notify.PageLoad{State: token(rng)}
+		ev.PageLoad = &notify.PageLoad{State: testbed.RandomToken(rng, 24)}
 		displays = append(displays, ev)
 	}
 	if p.view != "" {
 		ev := newEvent(notify.TypeDisplay)
-		ev.View = &notify.View{Name: p.view, State: token(rng)}
+		ev.View = &notify.View{Name: p.view, State: testbed.RandomToken(rng, 24)}
 		displays = append(displays, ev)
 	}
 	for _, name := range p.mboxes {
 		at += int64(rng.IntN(150))
 		ev := newEvent(notify.TypeDisplay)
-		ev.Mbox = &notify.Mbox{Name: name, State: token(rng)}
+		ev.Mbox = &notify.Mbox{Name: name, State: testbed.RandomToken(rng, 24)}
 		displays = append(displays, ev)
 	}
 	events := displays
@@ -115,36 +112,4 @@ func (v *visitor) pageView(rng *rand.Rand, pages []page) []notify.Event {
 	v.pageViews++
 	v.clock = min(at+5_000+int64(rng.IntN(40_000)), v.until)
 	return events
-}
-
-// token is an opaque event token like the base64 ones a prefetch response carries.
-func token(rng *rand.Rand) string {
-	var b [24]byte
-	fill(rng, b[:])
-	return base64.StdEncoding.EncodeToString(b[:])
-}
-
-func uuid(rng *rand.Rand) string {
-	var b [16]byte
-	fill(rng, b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
-
-func hex32(rng *rand.Rand) string {
-	var b [16]byte
-	fill(rng, b[:])
-	return fmt.Sprintf("%x", b)
-}
-
-// mcid is an Experience Cloud visitor id: 38 digits.
-func mcid(rng *rand.Rand) string {
-	return fmt.Sprintf("%019d%019d", rng.Uint64N(1e19), rng.Uint64N(1e19))
-}
-
-func fill(rng *rand.Rand, b []byte) {
-	for i := range b {
-		b[i] = byte(rng.UintN(256))
-	}
 }
