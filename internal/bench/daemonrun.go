@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/targetsim"
 	"github.com/notifierd/notifierd/internal/testbed"
 )
@@ -33,13 +35,6 @@ type daemonRun struct {
 // before its limits adapted per edge.
 const staticConcurrency = 256
 
-func (r daemonRun) maxConcurrency() int {
-	if r.static {
-		return staticConcurrency
-	}
-	return 0 // the default: the adaptive limit's cap
-}
-
 // brokerCPU is the broker's user+system CPU time so far, zero when its pid is unknown.
 func (b *Bench) brokerCPU() time.Duration {
 	if b.opt.BrokerPID == 0 {
@@ -65,14 +60,16 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		return nil, err
 	}
 	defer func() { _ = sim.Close() }()
-	maxNotes := r.maxNotes
-	if maxNotes == 0 {
-		maxNotes = b.opt.MaxNotifications
-	}
-	d, err := StartDaemon(b.bin, filepath.Join(b.dir, r.name), DaemonSpec{
-		Broker: b.opt.Broker, Topic: r.topic, Group: b.runID + "-" + r.name, DLQTopic: b.dlq,
-		SimURL: sim.URL, Linger: b.opt.Linger, MaxNotifications: maxNotes, Pprof: r.profile,
-		Static: r.static, MaxConcurrency: r.maxConcurrency(), CAFile: r.tls.caFile(), HTTP1: r.tls.http1(),
+	maxNotes := cmp.Or(r.maxNotes, b.opt.MaxNotifications)
+	w := testbed.Wiring{Brokers: b.opt.Broker, Topic: r.topic, Group: b.runID + "-" + r.name, DLQTopic: b.dlq, SimURL: sim.URL}
+	d, err := StartDaemon(b.bin, filepath.Join(b.dir, r.name), w, b.opt.Linger, func(c *config.Config) {
+		c.Batch.MaxNotifications = cmp.Or(maxNotes, c.Batch.MaxNotifications)
+		c.Admin.Pprof = r.profile
+		c.Target.AdaptiveConcurrency = !r.static // static: every edge held at staticConcurrency
+		if r.static {
+			c.Target.MaxConcurrency = staticConcurrency
+		}
+		c.Target.TLS.CAFile, c.Target.HTTP2 = r.tls.caFile(), !r.tls.http1()
 	})
 	if err != nil {
 		return nil, err

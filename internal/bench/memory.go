@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
 	"time"
 
+	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/testbed"
 )
 
@@ -33,10 +35,11 @@ func (b *Bench) memory(ctx context.Context) error {
 		return err
 	}
 	defer func() { _ = sim.Close() }()
-	d, err := StartDaemon(b.bin, filepath.Join(b.dir, "memory"), DaemonSpec{
-		Broker: b.opt.Broker, Topic: topic, Group: b.runID + "-memory", DLQTopic: b.dlq, SimURL: sim.URL,
-		Linger: memLinger, MaxBufferedEvents: int(n) + 1000, MaxBufferedBytes: b.opt.MemBufferedBytes,
-		MaxInFlightPerPartition: int(n) + 1000, Pprof: true, // for a forced collection
+	wiring := testbed.Wiring{Brokers: b.opt.Broker, Topic: topic, Group: b.runID + "-memory", DLQTopic: b.dlq, SimURL: sim.URL}
+	d, err := StartDaemon(b.bin, filepath.Join(b.dir, "memory"), wiring, memLinger, func(c *config.Config) {
+		c.Batch.MaxBufferedEvents, c.Kafka.MaxInFlight = int(n)+1000, int(n)+1000
+		c.Batch.MaxBufferedBytes = cmp.Or(b.opt.MemBufferedBytes, c.Batch.MaxBufferedBytes)
+		c.Admin.Pprof = true // for a forced collection
 	})
 	if err != nil {
 		return err
