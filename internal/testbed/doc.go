@@ -5,6 +5,7 @@
 // (Producer, Pace), the ledger that settles an events topic against Target's
 // acknowledgements, the dead-letter topic and the committed offsets (Ledger,
 // ReadDeadLetters), the local Apache Kafka run by deploy/kafka/local-kafka.sh (LocalKafka),
-// the Target simulator served in-process (ServeSim) or steered as a process (SimClient), and
-// the readers of the daemon's /metrics (Scrape, Families) and of /proc.
+// the Target simulator served in-process (ServeSim) or steered as a process (SimClient), the
+// random ids and tokens of generated events (RandomUUID, RandomToken, ...), and the readers
+// of the daemon's /metrics (Scrape, Families) and of /proc.
 package testbed
