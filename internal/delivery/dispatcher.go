@@ -142,19 +142,19 @@ func (d *Dispatcher) Submit(b *batch.Batch) {
 }
 
 // Run delivers until ctx ends; work not finished by then stays unacknowledged, so its
-// offsets are not committed and Kafka hands it out again. A session gets a goroutine only
-// once its edge gave it a slot, rather than a worker of a fixed pool: requests hanging on one
-// edge must not hold the workers the other edges need.
+// offsets are not committed and Kafka hands it out again. A session gets a goroutine (an idle
+// worker, or a new one) only once its edge gave it a slot, rather than one of a fixed pool:
+// requests hanging on one edge must not hold the workers the other edges need.
 func (d *Dispatcher) Run(ctx context.Context) {
-	var wg sync.WaitGroup
-	defer wg.Wait()
+	w := newWorkers(workerIdle)
+	defer w.stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case s := <-d.ready:
 			if url, edge, ok := d.admit(s); ok {
-				wg.Go(func() { d.attempt(ctx, s, url, edge) })
+				w.run(func() { d.attempt(ctx, s, url, edge) })
 			}
 		}
 	}
