@@ -24,7 +24,11 @@ func decodeAck(payload []byte) (*Response, error) {
 
 // ackJSON is the part of Target's 200 a sender needs.
 type ackJSON struct {
-	EdgeHost      string `json:"edgeHost"`
+	// requestId and id are kept for receipts only: raw, so that an odd type in either never
+	// fails an acknowledgement, as it did not before they were read.
+	RequestID     jsontext.Value `json:"requestId"`
+	ID            jsontext.Value `json:"id"`
+	EdgeHost      string         `json:"edgeHost"`
 	Notifications []struct {
 		ID string `json:"id"`
 	} `json:"notifications"`
@@ -35,7 +39,7 @@ func unmarshalAck(payload []byte) (*Response, error) {
 	if err := jsonv2.Unmarshal(payload, &decoded); err != nil { // unknown members are skipped
 		return nil, err
 	}
-	out := &Response{EdgeHost: decoded.EdgeHost, Acked: make(map[string]bool, len(decoded.Notifications))}
+	out := &Response{EdgeHost: decoded.EdgeHost, RequestID: rawString(decoded.RequestID), TntID: tntID(decoded.ID), Acked: make(map[string]bool, len(decoded.Notifications))}
 	for _, n := range decoded.Notifications {
 		out.Acked[n.ID] = true
 	}
@@ -114,6 +118,27 @@ func walkAck(payload []byte) (_ *Response, ok bool) {
 			if out.EdgeHost, ok = str(); !ok {
 				return nil, false
 			}
+		case "requestId":
+			if out.RequestID, ok = str(); !ok {
+				return nil, false
+			}
+		case "id": // the visitor's ids: only tntId is kept
+			if !delim('{') {
+				return nil, false
+			}
+			for !delim('}') {
+				n, ok := name()
+				if !ok {
+					return nil, false
+				}
+				if string(n) == "tntId" {
+					if out.TntID, ok = str(); !ok {
+						return nil, false
+					}
+				} else if w.dec.SkipValue() != nil {
+					return nil, false
+				}
+			}
 		case "notifications":
 			if !delim('[') {
 				return nil, false
@@ -148,4 +173,22 @@ func walkAck(payload []byte) (_ *Response, ok bool) {
 		return nil, false // trailing data, or a truncated body
 	}
 	return out, true
+}
+
+// rawString is v when it is a JSON string, "" otherwise.
+func rawString(v jsontext.Value) string {
+	var s string
+	if v.Kind() != '"' || jsonv2.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+// tntID is the tntId member of v when v is an object with a string there, "" otherwise.
+func tntID(v jsontext.Value) string {
+	var ids map[string]jsontext.Value
+	if v.Kind() != '{' || jsonv2.Unmarshal(v, &ids) != nil {
+		return ""
+	}
+	return rawString(ids["tntId"])
 }

@@ -38,7 +38,7 @@ func TestDecodeAck(t *testing.T) {
 		{"notifications empty", `{"notifications":[]}`, true, false, "", set()},
 		{"notification without id", `{"notifications":[{"x":1},{"id":"b"}]}`, true, false, "", set("", "b")},
 		{"notification null", `{"notifications":[null,{"id":"b"}]}`, false, false, "", set("", "b")},
-		{"id null", `{"notifications":[{"id":null}]}`, false, false, "", set("")},
+		{"notification id null", `{"notifications":[{"id":null}]}`, false, false, "", set("")},
 		{"repeated id", `{"notifications":[{"id":"a"},{"id":"a"}]}`, true, false, "", set("a")},
 		{"unknown members of every kind", ` { "status" : 200 , "x":[1,-2.5e3,true,false,null,{"y":[{}]}], "id":{"tntId":"t","marketingCloudVisitorId":"m"},
 			"notifications":[{"trace":{"a":[1]},"id":"a","more":"x"}], "edgeHost":"e", "z":"" } `, true, false, "e", set("a")},
@@ -48,6 +48,8 @@ func TestDecodeAck(t *testing.T) {
 		{"top-level null", `null`, false, false, "", set()},
 		{"unicode id", `{"notifications":[{"id":"é-✓"}]}`, true, false, "", set("é-✓")},
 		{"many ids", many.String(), true, false, "mboxedge21.tt.omtrdc.net", manyIDs},
+		{"requestId and tntId odd types", `{"requestId":5,"id":"x","notifications":[{"id":"a"}]}`, false, false, "", set("a")},
+		{"id null", `{"id":null,"notifications":[{"id":"a"}]}`, false, false, "", set("a")},
 		{"huge unknown member", `{"blob":"` + strings.Repeat("x", 1<<20) + `","notifications":[{"id":"a"}]}`, true, false, "", set("a")},
 
 		{"empty body", ``, false, true, "", nil},
@@ -108,8 +110,8 @@ func checkAgainstUnmarshal(t *testing.T, body []byte, got *Response, err error) 
 	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
 		t.Fatalf("error %v, Unmarshal's %v", err, wantErr)
 	}
-	if err == nil && (got.EdgeHost != want.EdgeHost || !maps.Equal(got.Acked, want.Acked)) {
-		t.Fatalf("decoded %q %v, Unmarshal %q %v", got.EdgeHost, got.Acked, want.EdgeHost, want.Acked)
+	if err == nil && (got.EdgeHost != want.EdgeHost || got.RequestID != want.RequestID || got.TntID != want.TntID || !maps.Equal(got.Acked, want.Acked)) {
+		t.Fatalf("decoded %q %q %q %v, Unmarshal %q %q %q %v", got.EdgeHost, got.RequestID, got.TntID, got.Acked, want.EdgeHost, want.RequestID, want.TntID, want.Acked)
 	}
 }
 
@@ -124,4 +126,16 @@ func FuzzDecodeAckMatchesUnmarshal(f *testing.F) {
 		got, err := decodeAck(body)
 		checkAgainstUnmarshal(t, body, got, err)
 	})
+}
+
+func TestDecodeAckKeepsRequestIDAndTntID(t *testing.T) {
+	for _, body := range []string{
+		string(benchAck([]string{"a"})), // walked
+		`{"requestId":"5f3b0c1e-8d2a-4b7e-9c41-2e6f0a9d7b13","id":{"tntId":"v-1f0e2d3c.35_0"},"edgeHost":null,"notifications":[{"id":"a"}]}`, // Unmarshal
+	} {
+		got, err := decodeAck([]byte(body))
+		if err != nil || got.RequestID != "5f3b0c1e-8d2a-4b7e-9c41-2e6f0a9d7b13" || got.TntID != "v-1f0e2d3c.35_0" {
+			t.Fatalf("%s: got %+v, %v", body, got, err)
+		}
+	}
 }

@@ -19,8 +19,10 @@ import (
 
 // Response is what a 200 from the Delivery API tells a sender.
 type Response struct {
-	Acked    map[string]bool // notification ids acknowledged
-	EdgeHost string
+	Acked     map[string]bool // notification ids acknowledged
+	EdgeHost  string
+	RequestID string // Target's requestId, for receipts
+	TntID     string // Target's id.tntId, for receipts
 }
 
 // Error is a failed attempt, classified once, here, where the response arrives.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,21 @@ import (
 // once the dead-letter copy is written, and returns an error only when ctx ended first.
 type DeadLetterer interface {
 	DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error
+}
+
+// Receipts writes a receipt for each acknowledged item and settles its lease once the
+// receipt is written (kafka.receiptsTopic): receipt.Writer. It returns an error only when
+// ctx ended first; the item then stays pending. Without it, items are settled at once.
+type Receipts interface {
+	Acknowledged(ctx context.Context, it *batch.Item, a Answer) error
+}
+
+// Answer is what a receipt reports of the request that acknowledged an item.
+type Answer struct {
+	RequestID, EdgeHost, TntID string
+	LocationHint               string // the visitor's edge cluster: the event's, or the one edgeHost names
+	Status, Attempts           int
+	At                         time.Time
 }
 
 // Config tunes the dispatcher.
@@ -49,6 +65,7 @@ type Dispatcher struct {
 	edges       *edges
 	failures    *failureLog
 	deadLetters DeadLetterer
+	receipts    Receipts // nil: receipts are off
 	metrics     *metrics.Metrics
 	log         *zap.Logger
 
@@ -91,6 +108,8 @@ type session struct {
 	backoff backoff.BackOff // made on the batch's first failure: most batches never need one
 	started time.Time       // when the batch started, where its retry time limit counts from
 	slot    *edge           // a slot on this edge, handed over while the session was parked
+	// attempts counts the requests of the current batch, for receipts.
+	attempts int
 
 	// In-struct storage for the usual single queued batch and single part, so a session
 	// costs one allocation.
@@ -213,6 +232,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 	d.mu.Lock()
 	part := s.parts[len(s.parts)-1]
 	env := s.env
+	s.attempts++
 	d.mu.Unlock()
 
 	part = dropStale(part)
@@ -231,7 +251,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 	d.edges.release(edge, end, took, loadOutcome(err))
 	d.failures.record(edge.host, err, end)
 	if err == nil { // even at the shutdown deadline: what Target acknowledged is settled
-		missing := d.acknowledge(env, part, resp)
+		missing := d.acknowledge(ctx, s, env, part, resp)
 		if len(missing) == 0 {
 			d.finishPart(ctx, s, nil)
 			return
@@ -290,11 +310,16 @@ func (d *Dispatcher) post(ctx context.Context, url string, env *event.Envelope, 
 }
 
 // acknowledge settles the acknowledged items and returns the rest.
-func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *Response) []*batch.Item {
+func (d *Dispatcher) acknowledge(ctx context.Context, s *session, env *event.Envelope, part []*batch.Item, resp *Response) []*batch.Item {
 	d.router.Learn(env, resp.EdgeHost)
 	var missing []*batch.Item
 	acked := 0
 	now := d.now()
+	var answer Answer
+	if d.receipts != nil {
+		answer = Answer{RequestID: resp.RequestID, EdgeHost: resp.EdgeHost, TntID: resp.TntID,
+			LocationHint: firstHint(env.Hint, HintFromEdgeHost(resp.EdgeHost)), Status: http.StatusOK, Attempts: s.attempts, At: now}
+	}
 	for _, it := range part {
 		if !resp.Acked[it.Notification.ID] {
 			missing = append(missing, it)
@@ -303,7 +328,11 @@ func (d *Dispatcher) acknowledge(env *event.Envelope, part []*batch.Item, resp *
 		acked++
 		d.deliveredCounter(it.Notification.Type).Inc()
 		d.metrics.EventLatency.Observe(now.Sub(time.UnixMilli(it.Notification.Timestamp)).Seconds())
-		it.Settle(lease.Acknowledged)
+		if d.receipts == nil {
+			it.Settle(lease.Acknowledged)
+		} else if err := d.receipts.Acknowledged(ctx, it, answer); err != nil {
+			d.log.Debug("no receipt: stopping; the event is redelivered", zap.String("id", it.Notification.ID), zap.Error(err))
+		}
 	}
 	if acked > 0 {
 		d.metrics.LastDelivery.Set(float64(now.UnixNano()) / 1e9)
@@ -404,6 +433,7 @@ func (d *Dispatcher) startNextBatchLocked(s *session) {
 	s.env = first.Envelope
 	s.parts = append(s.parts0[:0], items)
 	s.backoff = nil
+	s.attempts = 0
 	s.started = time.Now() // the backoff's clock, not d.now
 }
 
@@ -481,4 +511,17 @@ func statusClass(err error) int {
 // statusClassLabel is the status_class label of a class.
 func statusClassLabel(class int) string {
 	return [numClasses]string{class2xx: "2xx", class5xx: "5xx", class4xx: "4xx", classError: "error"}[class]
+}
+
+// SendReceipts makes the dispatcher hand acknowledged items to r, which settles them once
+// their receipts are written. Call it before Run.
+func (d *Dispatcher) SendReceipts(r Receipts) { d.receipts = r }
+
+func firstHint(hints ...string) string {
+	for _, h := range hints {
+		if h != "" {
+			return h
+		}
+	}
+	return ""
 }

@@ -137,12 +137,24 @@ func ackAll(ids []string) *Response {
 
 func startDispatcher(t *testing.T, send Send, o *outcome, policy retry.Policy) (*Dispatcher, *Router) {
 	t.Helper()
-	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
+	return startDispatcherWith(t, send, o, func(d *Dispatcher) { d.cfg.Retry = policyOr(policy) })
+}
+
+func policyOr(policy retry.Policy) retry.Policy {
 	if policy.Initial == 0 {
-		policy = retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
+		return retry.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond, Multiplier: 2}
 	}
+	return policy
+}
+
+// startDispatcherWith runs a dispatcher after setup has adjusted it.
+func startDispatcherWith(t *testing.T, send Send, o *outcome, setup func(*Dispatcher)) (*Dispatcher, *Router) {
+	t.Helper()
+	policy := policyOr(retry.Policy{})
+	router := NewRouter("http://target/c/{client}", "http://target/e/{hint}", "", 100)
 	d := NewDispatcher(Config{MaxPerEdge: 4, MaxNotifications: 50, MaxSessions: 1000, Retry: policy},
 		send, router, deadLetterFunc(o.deadLetter), metrics.New(prometheus.NewRegistry()), zap.NewNop())
+	setup(d)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { d.Run(ctx); close(done) }()

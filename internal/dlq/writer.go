@@ -18,7 +18,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
-	"github.com/notifierd/notifierd/internal/retry"
+	"github.com/notifierd/notifierd/internal/outbox"
 )
 
 // Header names on every dead-letter message.
@@ -46,6 +46,16 @@ type Entry struct {
 	Reason string
 	Detail string
 	Lease  *lease.Lease // settled as dead-lettered once the write succeeded
+	// Notification is the decoded event, for its receipt; nil for an event that could not
+	// be decoded.
+	Notification *event.Notification
+}
+
+// Receipts writes a receipt for each dead-lettered entry and settles its lease once the
+// receipt is written (kafka.receiptsTopic): receipt.Writer. It returns an error only when
+// ctx ended first.
+type Receipts interface {
+	DeadLettered(ctx context.Context, e Entry, at time.Time) error
 }
 
 // Produce writes messages to the dead-letter topic; kafka.Writer.WriteMessages in production.
@@ -53,11 +63,11 @@ type Produce func(ctx context.Context, msgs ...kafka.Message) error
 
 // Writer batches entries into the dead-letter topic.
 type Writer struct {
-	produce Produce
-	in      chan Entry
-	policy  retry.Policy
-	metrics *metrics.Metrics
-	log     *zap.Logger
+	produce  Produce
+	in       chan Entry
+	receipts Receipts // nil: receipts are off
+	metrics  *metrics.Metrics
+	log      *zap.Logger
 }
 
 // NewWriter returns a writer; Run must be running for Send to make progress.
@@ -65,9 +75,6 @@ func NewWriter(produce Produce, m *metrics.Metrics, log *zap.Logger) *Writer {
 	return &Writer{
 		produce: produce,
 		in:      make(chan Entry, 1024),
-		// At most 2 s between attempts: a partition's leader that moved is found again within
-		// seconds (the transport's metadata refresh), and every commit waits on these writes.
-		policy:  retry.Policy{Initial: 100 * time.Millisecond, Max: 2 * time.Second, Multiplier: 2},
 		metrics: m,
 		log:     log,
 	}
@@ -87,34 +94,33 @@ func (w *Writer) Send(ctx context.Context, e Entry) error {
 // DeadLetter queues an item Target will never accept; its lease is settled once the copy is
 // written. It returns an error only when ctx ended first: the item then stays pending.
 func (w *Writer) DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error {
-	return w.Send(ctx, Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Lease: it.Lease})
+	return w.Send(ctx, Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Lease: it.Lease, Notification: it.Notification})
 }
+
+// SendReceipts makes the writer hand each written entry to r, which settles it once its
+// receipt is written. Call it before Run.
+func (w *Writer) SendReceipts(r Receipts) { w.receipts = r }
 
 // Run writes queued entries until ctx ends.
 func (w *Writer) Run(ctx context.Context) {
 	for {
-		var batch []Entry
-		select {
-		case e := <-w.in:
-			batch = append(batch, e)
-		case <-ctx.Done():
+		batch, ok := outbox.Next(ctx, w.in, 500)
+		if !ok {
 			return
-		}
-	drain:
-		for len(batch) < 500 {
-			select {
-			case e := <-w.in:
-				batch = append(batch, e)
-			default:
-				break drain
-			}
 		}
 		if err := w.write(ctx, batch); err != nil {
 			return // only when ctx ended: the entries stay uncommitted and come back
 		}
+		now := time.Now()
 		for _, e := range batch {
 			w.metrics.EventsDeadLetter.WithLabelValues(e.Reason).Inc()
-			if e.Lease != nil {
+			switch {
+			case e.Lease == nil:
+			case w.receipts != nil:
+				if err := w.receipts.DeadLettered(ctx, e, now); err != nil {
+					return // ctx ended: the rest stay unsettled and come back
+				}
+			default:
 				e.Lease.Settle(lease.DeadLettered)
 			}
 		}
@@ -141,15 +147,7 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 			msgs[i].Headers = append(msgs[i].Headers, kafka.Header{Key: HeaderReplayedFrom, Value: []byte(e.Source.ReplayedFrom)})
 		}
 	}
-	b := w.policy.NewBackOff()
-	for {
-		err := w.produce(ctx, msgs...)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	return outbox.Write(ctx, func(ctx context.Context) error { return w.produce(ctx, msgs...) }, func(err error, wait time.Duration) bool {
 		// A message over the size limit fails every time: retrying it as it is would stop all
 		// dead-lettering, and with it every partition's commits.
 		var tooLarge kafka.MessageTooLargeError
@@ -158,7 +156,7 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 		case errors.As(err, &tooLarge): // refused before sending: nothing was written
 			if i := indexOf(msgs, tooLarge.Message); i >= 0 && msgs[i].Value != nil {
 				msgs[i] = w.withoutValue(msgs[i], err)
-				continue
+				return true
 			}
 		case errors.As(err, &partial) && len(partial) == len(msgs):
 			var again []kafka.Message // the ones written must not be written twice
@@ -173,14 +171,9 @@ func (w *Writer) write(ctx context.Context, batch []Entry) error {
 			}
 			msgs = again
 		}
-		wait, _ := retry.Wait(b, 0)
 		w.log.Warn("dead-letter write failed; retrying", zap.Int("events", len(msgs)), zap.Duration("wait", wait), zap.Error(err))
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+		return false
+	})
 }
 
 // withoutValue is m without its value, which the dead-letter topic refused as too large;

@@ -183,7 +183,6 @@ func TestPartialWriteRetriesOnlyWhatFailed(t *testing.T) {
 		return nil
 	}
 	w := NewWriter(produce, metrics.New(prometheus.NewRegistry()), zap.NewNop())
-	w.policy.Initial, w.policy.Max = time.Millisecond, time.Millisecond
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	defer func() { cancel(); <-stopped }()

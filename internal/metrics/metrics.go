@@ -29,6 +29,8 @@ type Metrics struct {
 	LastDelivery         prometheus.Gauge
 	AssignedPartition    prometheus.Gauge
 	OffsetsSkipped       *prometheus.CounterVec // topic, partition, reason
+	ReceiptsWritten      *prometheus.CounterVec // outcome
+	ReceiptWriteErrors   prometheus.Counter
 }
 
 // New creates the metrics and registers them on reg.
@@ -81,10 +83,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "notifierd_assigned_partitions", Help: "Partitions this member consumes in the current generation."}),
 		OffsetsSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "notifierd_offsets_skipped_total", Help: "Offsets never read, by reason: out_of_range counts those retention removed before the group read them."}, []string{"topic", "partition", "reason"}),
+		ReceiptsWritten: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "notifierd_receipts_written_total", Help: "Receipts written to kafka.receiptsTopic, by outcome."}, []string{"outcome"}),
+		ReceiptWriteErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "notifierd_receipt_write_errors_total", Help: "Failed writes to kafka.receiptsTopic (retried; the events' offsets wait for them)."}),
 	}
 	reg.MustRegister(m.EventsConsumed, m.EventsInvalid, m.EventsDeadLetter, m.Delivered, m.Batches,
 		m.RequestSize, m.RequestDuration, m.EventLatency, m.Retries, m.BufferedEvents, m.BufferedBytes, m.BufferLimitEvents, m.BufferLimitBytes, m.RequestsInFlight,
 		m.EdgeConcurrencyLimit, m.EdgeRequestsInFlight,
-		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition, m.OffsetsSkipped)
+		m.CommittedOffset, m.ConsumerLag, m.OldestUnacked, m.LastDelivery, m.AssignedPartition, m.OffsetsSkipped,
+		m.ReceiptsWritten, m.ReceiptWriteErrors)
 	return m
 }
