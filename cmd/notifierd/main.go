@@ -43,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return publishCmd(args[1:], os.Stdin, stdout, stderr)
 		case "dlq":
 			return dlqCmd(args[1:], stdout, stderr)
+		case "receipts":
+			return receiptsCmd(args[1:], stdout, stderr)
 		}
 	}
 	fs := flag.NewFlagSet("notifierd", flag.ContinueOnError)

@@ -16,6 +16,7 @@ func verbsHelp(w io.Writer) {
   notifierd publish [flags]                publish display/click events (notifierd publish -h)
   notifierd dlq list [flags]               list the dead-letter topic
   notifierd dlq replay [flags]             re-publish chosen dead letters to the events topic
+  notifierd receipts [flags]               read the receipts topic, by session or id, or follow it
   notifierd --version
 
 Flags of the daemon:

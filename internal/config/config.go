@@ -25,6 +25,8 @@ type Kafka struct {
 	Topic             string        `yaml:"topic"`
 	Group             string        `yaml:"group"`
 	DLQTopic          string        `yaml:"dlqTopic"`
+	ReceiptsTopic     string        `yaml:"receiptsTopic"`  // one record per event outcome; empty: off
+	RoutesTopic       string        `yaml:"routesTopic"`    // compacted store of learned edge routes; empty: off
 	StartOffset       string        `yaml:"startOffset"`    // earliest or latest, for partitions with no commit
 	IsolationLevel    string        `yaml:"isolationLevel"` // read_committed or read_uncommitted
 	MaxInFlight       int           `yaml:"maxInFlightPerPartition"`

@@ -27,6 +27,7 @@ func TestEnvName(t *testing.T) {
 	for path, want := range map[string]string{
 		"kafka.brokers":                 "NOTIFIERD_KAFKA_BROKERS",
 		"kafka.dlqTopic":                "NOTIFIERD_KAFKA_DLQ_TOPIC",
+		"kafka.routesTopic":             "NOTIFIERD_KAFKA_ROUTES_TOPIC",
 		"target.imsOrgId":               "NOTIFIERD_TARGET_IMS_ORG_ID",
 		"target.edgeUrl":                "NOTIFIERD_TARGET_EDGE_URL",
 		"batch.maxNotifications":        "NOTIFIERD_BATCH_MAX_NOTIFICATIONS",
@@ -86,6 +87,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"url without placeholder", "target:\n  url: https://example.invalid\n", nil, "target.url"},
 		{"bad channel", "target:\n  channel: tv\n", nil, "target.channel"},
 		{"sasl without user", "kafka:\n  sasl:\n    mechanism: PLAIN\n", nil, "kafka.sasl.username"},
+		{"routes in the events topic", "kafka:\n  topic: events\n  routesTopic: events\n", nil, "kafka.routesTopic"},
+		{"routes in the dead-letter topic", "", map[string]string{"NOTIFIERD_KAFKA_ROUTES_TOPIC": "target-notifications.dlq"}, "kafka.routesTopic"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -62,6 +62,16 @@ type Config struct {
 	// being handed on and one fetched ahead, per partition): a fetch asks for at most
 	// FetchMemory / (2 × assigned partitions), within minFetchBytes and MaxFetchBytes.
 	FetchMemory int64
+	// Hooks, when set, run around each generation's partitions (kafka.routesTopic).
+	Hooks GenerationHooks
+}
+
+// GenerationHooks run around each generation's partitions: Assigned before any of them is
+// fetched (ctx ends with the generation), Drained once every one is drained and committed and
+// before the member can join the next generation (ctx is the daemon's base context).
+type GenerationHooks interface {
+	Assigned(ctx context.Context)
+	Drained(ctx context.Context)
 }
 
 // Consumer runs the group membership.
@@ -238,10 +248,43 @@ func (c *Consumer) startGeneration(base context.Context, gen *kafka.Generation) 
 		}
 	}
 	fetchBytes := c.fetchBytes(len(assigned))
+	ready := c.startHooks(base, gen, len(assigned))
 	for _, a := range assigned {
 		w := &worker{c: c, partition: a.ID, start: a.Offset, tracker: trackers[a.ID], committer: committer, fetchBytes: fetchBytes}
-		c.start(gen, func(ctx context.Context) { w.run(ctx, base) })
+		c.start(gen, func(ctx context.Context) {
+			defer ready.drained.Done()
+			select {
+			case <-ready.assigned:
+				w.run(ctx, base)
+			case <-ctx.Done():
+			}
+		})
 	}
 	c.start(gen, func(ctx context.Context) { committer.loop(ctx, trackers, c.cfg.CommitInterval) })
 	c.start(gen, c.watchPartitions)
+}
+
+// generationHooks is how a generation's workers wait for Assigned and tell Drained they are done.
+type generationHooks struct {
+	assigned chan struct{} // closed once Assigned returned
+	drained  *sync.WaitGroup
+}
+
+// startHooks runs the Hooks for a generation of n partitions, if any: Assigned at once,
+// Drained once the n workers are done. Without Hooks the workers start at once.
+func (c *Consumer) startHooks(base context.Context, gen *kafka.Generation, n int) generationHooks {
+	h := generationHooks{assigned: make(chan struct{}), drained: &sync.WaitGroup{}}
+	h.drained.Add(n) // before anything can wait on it
+	if c.cfg.Hooks == nil {
+		close(h.assigned)
+		return h
+	}
+	c.start(gen, func(ctx context.Context) {
+		c.cfg.Hooks.Assigned(ctx)
+		close(h.assigned)
+		<-ctx.Done() // returning earlier would end the generation
+		h.drained.Wait()
+		c.cfg.Hooks.Drained(base)
+	})
+	return h
 }

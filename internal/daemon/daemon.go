@@ -26,6 +26,7 @@ import (
 	"github.com/notifierd/notifierd/internal/kafkaconn"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/retry"
+	"github.com/notifierd/notifierd/internal/routes"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -54,6 +55,9 @@ type Daemon struct {
 	httpTransport *http.Transport
 	consumer      *consumer.Consumer
 	live          *liveness
+	// routes keeps learned edge routes in kafka.routesTopic; nil when the key is empty.
+	routes      *routes.Store
+	routesKafka *kafka.Writer
 
 	// AdminAddr receives the admin listener's address once it is bound (tests use :0).
 	AdminAddr func(net.Addr)
@@ -91,6 +95,14 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
 	client := &delivery.Client{HTTP: &http.Client{Transport: d.httpTransport}, Timeout: cfg.Target.Timeout}
 	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
+	var hooks consumer.GenerationHooks // stays a nil interface when routes are off
+	if cfg.Kafka.RoutesTopic != "" {
+		d.routesKafka = routes.KafkaWriter(cfg.Kafka.Brokers, cfg.Kafka.RoutesTopic, transport)
+		routesClient := &kafka.Client{Addr: kafka.TCP(cfg.Kafka.Brokers...), Transport: transport, Timeout: cfg.Kafka.RequestTimeout}
+		d.routes = routes.NewStore(cfg.Kafka.RoutesTopic, routesClient, d.routesKafka.WriteMessages, router.Load, reg, log)
+		router.OnLearn(d.routes.Writer.Learned)
+		hooks = d.routes
+	}
 	told := &toldWait{now: time.Now}
 	d.dispatcher = delivery.NewDispatcher(delivery.Config{
 		MaxPerEdge:       cfg.Target.MaxConcurrency,
@@ -157,6 +169,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 		RequestTimeout:    cfg.Kafka.RequestTimeout,
 		MaxFetchBytes:     cfg.Kafka.MaxFetchBytes,
 		FetchMemory:       cfg.Batch.MaxBufferedBytes, // fetched results never outweigh the buffer
+		Hooks:             hooks,
 	}, d.intake, d.metrics, log)
 	return d, nil
 }
@@ -206,6 +219,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { d.dispatcher.Run(base) })
 	wg.Go(func() { d.dlqWriter.Run(base) })
+	if d.routes != nil {
+		wg.Go(func() { d.routes.Writer.Run(base) })
+		wg.Go(func() { d.routes.Start(ctx) }) // while the member joins; the first generation waits for it
+	}
 	adminErr := make(chan error, 1)
 	if adminLn != nil {
 		probes := admin.Probes{
@@ -222,6 +239,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	cancelBase()
 	wg.Wait()
 	closeErr := d.dlqKafka.Close()
+	if d.routes != nil {
+		// Anything learned after the last generation's flush (its drain timed out, say).
+		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		_ = d.routes.Writer.Flush(fctx)
+		cancel()
+		closeErr = errors.Join(closeErr, d.routesKafka.Close())
+	}
 	d.transport.CloseIdleConnections()
 	d.consumerTransport.CloseIdleConnections()
 	d.httpTransport.CloseIdleConnections()

@@ -56,6 +56,15 @@ func DeadLetterWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 	return w
 }
 
+// ReceiptsWriter returns the receipts topic's writer: like the dead-letter topic's, keyed as
+// the events are, so a session's receipts share a partition and keep their order; it
+// creates the topic if missing.
+func ReceiptsWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
+	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: c.Brokers, Topic: c.ReceiptsTopic, Transport: t})
+	w.AllowAutoTopicCreation = true
+	return w
+}
+
 // consumerMetadataTTL bounds how stale the consumer's view of partition leaders gets: a fetch
 // that failed because a leader moved is retried against the new one within about this long
 // (half of it on average). kafka-go also uses it as the metadata request's timeout, so it

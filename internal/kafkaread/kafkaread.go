@@ -181,6 +181,53 @@ func Read(ctx context.Context, client *kafka.Client, topic string) iter.Seq2[kaf
 	}
 }
 
+// Follow is Read that does not stop at the end: it goes on yielding what is written later,
+// polling every pollEvery, until ctx ends, when it stops without an error.
+func Follow(ctx context.Context, client *kafka.Client, topic string, pollEvery time.Duration) iter.Seq2[kafka.Message, error] {
+	return func(yield func(kafka.Message, error) bool) {
+		parts, err := PartitionIDs(ctx, client, topic)
+		if err != nil {
+			yield(kafka.Message{}, err)
+			return
+		}
+		ranges, err := ListOffsets(ctx, client, topic, parts)
+		if err != nil {
+			yield(kafka.Message{}, err)
+			return
+		}
+		next := map[int]int64{}
+		for _, r := range ranges {
+			next[r.Partition] = r.FirstOffset
+		}
+		for ctx.Err() == nil {
+			ends, err := EndOffsets(ctx, client, topic, parts)
+			if err != nil {
+				if ctx.Err() == nil {
+					yield(kafka.Message{}, err)
+				}
+				return
+			}
+			for _, p := range parts {
+				for m, err := range readRange(ctx, client, topic, p, next[p], ends[p]) {
+					if err != nil && ctx.Err() != nil {
+						return
+					}
+					if !yield(m, err) || err != nil {
+						return
+					}
+					next[p] = m.Offset + 1
+				}
+			}
+			t := time.NewTimer(pollEvery)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+			}
+		}
+	}
+}
+
 // ReadAll is Read collected: every message of topic up to each partition's end at the call,
 // ordered by partition, then offset.
 func ReadAll(ctx context.Context, client *kafka.Client, topic string) ([]kafka.Message, error) {

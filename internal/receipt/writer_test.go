@@ -30,7 +30,7 @@ type holder struct {
 }
 
 func (h *holder) Release(_ *lease.Lease, o lease.Outcome) { h.before(); h.settled <- o }
-func (h *holder) GivenUp() bool                          { return false }
+func (h *holder) GivenUp() bool                           { return false }
 
 // run starts w and returns its stop.
 func run(w *Writer) func() {
