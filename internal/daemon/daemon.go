@@ -25,6 +25,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
 	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/receipt"
 	"github.com/notifierd/notifierd/internal/retry"
 	"github.com/notifierd/notifierd/internal/routes"
 	"github.com/notifierd/notifierd/pkg/notify"
@@ -48,7 +49,10 @@ type Daemon struct {
 	dispatcher *delivery.Dispatcher
 	dlqWriter  *dlq.Writer
 	dlqKafka   *kafka.Writer
-	transport  *kafka.Transport
+	// receipts writes kafka.receiptsTopic; nil when it is off.
+	receipts      *receipt.Writer
+	receiptsKafka *kafka.Writer
+	transport     *kafka.Transport
 	// consumerTransport carries fetches and commits, with metadata that follows leaders closely.
 	consumerTransport *kafka.Transport
 	// httpTransport pools the Target connections; closed at the end of Run.
@@ -90,6 +94,11 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	}
 	d.dlqKafka = kafkaconn.DeadLetterWriter(cfg.Kafka, transport)
 	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
+	if cfg.Kafka.ReceiptsTopic != "" {
+		d.receiptsKafka = kafkaconn.ReceiptsWriter(cfg.Kafka, transport)
+		d.receipts = receipt.NewWriter(d.receiptsKafka.WriteMessages, d.metrics, log)
+		d.dlqWriter.SendReceipts(d.receipts)
+	}
 	budget := batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
 	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
@@ -117,6 +126,9 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 			MaxElapsed: cfg.Target.Retry.MaxElapsedTime,
 		},
 	}, told.observe(client.Send), router, d.dlqWriter, d.metrics, log)
+	if d.receipts != nil {
+		d.dispatcher.SendReceipts(d.receipts)
+	}
 	d.batcher = batch.New(batch.Config{
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
@@ -223,6 +235,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wg.Go(func() { d.routes.Writer.Run(base) })
 		wg.Go(func() { d.routes.Start(ctx) }) // while the member joins; the first generation waits for it
 	}
+	if d.receipts != nil {
+		wg.Go(func() { d.receipts.Run(base) })
+	}
 	adminErr := make(chan error, 1)
 	if adminLn != nil {
 		probes := admin.Probes{
@@ -245,6 +260,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		_ = d.routes.Writer.Flush(fctx)
 		cancel()
 		closeErr = errors.Join(closeErr, d.routesKafka.Close())
+	}
+	if d.receiptsKafka != nil {
+		closeErr = errors.Join(closeErr, d.receiptsKafka.Close())
 	}
 	d.transport.CloseIdleConnections()
 	d.consumerTransport.CloseIdleConnections()
