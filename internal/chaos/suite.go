@@ -45,7 +45,7 @@ type Scenario struct {
 
 // Scenarios is the suite, in order.
 func Scenarios() []Scenario {
-	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, txnScenario, retentionScenario, stopScenario, clusterScenario, outageScenario, fuzzScenario}
+	return []Scenario{kill9Scenario, brokerScenario, targetScenario, rebalanceScenario, badInputScenario, memoryScenario, txnScenario, retentionScenario, stopScenario, clusterScenario, outageScenario, routesScenario, fuzzScenario}
 }
 
 type suite struct {

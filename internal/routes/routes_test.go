@@ -43,7 +43,11 @@ func TestRecordEncoding(t *testing.T) {
 			t.Errorf("%s: decoded %+v, %v", v, got, err)
 		}
 	}
-	for _, bad := range []string{``, `{}`, `{"hint":"35"}`, `{"learnedAt":5}`, `not json`} {
+	// Other JSON of the same shape is read too (written by hand, or by another tool).
+	if got, err := decodeRecord([]byte(`{ "learnedAt": 7, "hint": "Z9" }`)); err != nil || got != (Record{Hint: "Z9", LearnedAt: 7}) {
+		t.Errorf("reordered record: %+v, %v", got, err)
+	}
+	for _, bad := range []string{``, `{}`, `{"hint":"35"}`, `{"learnedAt":5}`, `not json`, `{"hint":"","learnedAt":5}`, `{"hint":"35","learnedAt":-5}`} {
 		if _, err := decodeRecord([]byte(bad)); err == nil {
 			t.Errorf("%q decoded without error", bad)
 		}
