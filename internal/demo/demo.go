@@ -119,7 +119,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	admin := testbed.Admin{Addr: b.Addr}
 	setupCtx, cancelSetup := context.WithTimeout(ctx, setupTimeout)
 	defer cancelSetup()
-	if err := errors.Join(admin.CreateTopic(setupCtx, n.topic, cfg.Partitions), admin.CreateTopic(setupCtx, n.dlq, 1)); err != nil {
+	if err := errors.Join(admin.CreateTopic(setupCtx, n.topic, cfg.Partitions), admin.CreateTopic(setupCtx, n.dlq, 1), admin.CreateTopic(setupCtx, n.receipts, 3)); err != nil {
 		return nil, err
 	}
 
@@ -194,9 +194,14 @@ func (r *run) report(ctx context.Context, admin testbed.Admin, n names) (*Report
 	if err != nil {
 		return nil, err
 	}
+	receipts, err := readReceipts(ctx, admin, n.receipts, out)
+	if err != nil {
+		return nil, fmt.Errorf("reading the receipts back: %w", err)
+	}
 	return &Report{
 		Elapsed: time.Since(r.start), Topic: n.topic, DLQTopic: n.dlq, Group: n.group,
 		Accounting: Account(r.msgs, int(r.produced.Load()), n.topic, out),
+		Receipts:   receipts,
 		Daemon:     numbers, Sim: r.sim.Stats(),
 	}, nil
 }
@@ -210,7 +215,7 @@ func faultsText(on bool) string {
 
 // names are the run's topics and group: unique per run, so runs against a real broker never mix.
 type names struct {
-	run, topic, dlq, group string
+	run, topic, dlq, receipts, group string
 }
 
 func newNames(now time.Time) names {
@@ -218,7 +223,7 @@ func newNames(now time.Time) names {
 	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics instead)
 	run := now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 	topic := "notifierd-demo-" + run
-	return names{run: run, topic: topic, dlq: topic + ".dlq", group: topic}
+	return names{run: run, topic: topic, dlq: topic + ".dlq", receipts: topic + ".receipts", group: topic}
 }
 
 // daemonConfig is notifierd's default configuration pointed at the demo's broker, topics and
@@ -229,6 +234,7 @@ func daemonConfig(cfg Config, brokerAddr string, n names, simURL string) (config
 	c.Kafka.HeartbeatInterval = time.Second
 	c.Batch.Linger = 200 * time.Millisecond
 	c.Admin.Listen = cfg.AdminListen
+	c.Kafka.ReceiptsTopic = n.receipts // the demo shows what producers can learn from them
 	if err := c.ValidateDaemon(); err != nil {
 		return c, fmt.Errorf("notifierd configuration: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/notifierd/notifierd/internal/targetsim"
+	"github.com/notifierd/notifierd/pkg/notify"
 )
 
 // Report is the outcome of a run: why it stopped, the accounting, and the numbers behind it.
@@ -21,6 +22,7 @@ type Report struct {
 	DLQTopic    string
 	Group       string
 	Accounting  Accounting
+	Receipts    Receipts
 	Daemon      DaemonNumbers   // the daemon's metrics after it stopped
 	Sim         targetsim.Stats // the simulator's counters after the daemon stopped
 	Err         error           // what went wrong while running: notifierd's or the producer's error
@@ -28,7 +30,7 @@ type Report struct {
 
 // OK reports whether the run proved that every produced event was acknowledged or
 // dead-lettered, with every offset committed.
-func (r *Report) OK() bool { return r.Accounting.OK() && r.Err == nil }
+func (r *Report) OK() bool { return r.Accounting.OK() && r.Receipts.Unreceipted == 0 && r.Err == nil }
 
 // NothingLost reports whether a run that is not OK at least lost nothing: what has no outcome
 // yet is still in Kafka, uncommitted (an interrupted run).
@@ -89,6 +91,14 @@ func (r *Report) WriteSummary(w io.Writer) {
 	if len(a.Uncommitted) > 0 {
 		p("                 partitions not fully committed: %v", a.Uncommitted)
 	}
+	rc := r.Receipts
+	p("  receipts       %d acknowledged, %d dead-lettered in %s; committed offsets without one: %d  [%s]",
+		rc.ByOutcome[notify.OutcomeAcknowledged], rc.ByOutcome[notify.OutcomeDeadLettered], rc.Topic, rc.Unreceipted, mark(rc.Unreceipted == 0))
+	for _, outcome := range []string{notify.OutcomeAcknowledged, notify.OutcomeDeadLettered} {
+		if sample, ok := rc.Samples[outcome]; ok {
+			p("                 %s", sample)
+		}
+	}
 	if r.Err != nil {
 		p("  error          %v", r.Err)
 	}
@@ -117,6 +127,7 @@ func (r *Report) problem() string {
 	add(a.InvalidAcknowledged, "invalid events were acknowledged")
 	add(a.Foreign, "foreign messages are in the topic")
 	add(len(a.Uncommitted), "partitions are not fully committed")
+	add(r.Receipts.Unreceipted, "committed offsets have no receipt")
 	if a.Produced == 0 {
 		out = append(out, "nothing was produced")
 	}
