@@ -13,7 +13,9 @@ import (
 // the group, one in six in the middle of a graceful shutdown; the others come 0.2 to 3 s
 // after it joined, with requests in flight (the simulator answers in 5 to 150 ms). Every
 // kill leaves a dead member behind that the broker drops only after the 6 s session timeout,
-// which is what paces the loop.
+// which is what paces the loop. Receipts are on (kafka.receiptsTopic): after each kill the
+// committed offsets and then the receipts topic's ends are noted, and every event below a
+// committed offset must have its receipt below those ends, written before the commit.
 var kill9Scenario = Scenario{
 	Name: "kill9", Title: "kill -9 of notifierd at random moments",
 	Short: 3 * time.Minute, Full: 8 * time.Minute,
@@ -32,6 +34,10 @@ func runKill9(ctx context.Context, b *Bed) error {
 	kills := b.count(5, 12)
 	b.Work.badEvery = 100
 	if err := b.Sim.SetFaults(ctx, targetsim.Faults{LatencyMin: 5 * time.Millisecond, LatencyMax: 150 * time.Millisecond}); err != nil {
+		return err
+	}
+	receipts, err := b.useReceipts(ctx)
+	if err != nil {
 		return err
 	}
 	stop := b.Stream(ctx, b.count(300, 400))
@@ -116,6 +122,9 @@ func runKill9(ctx context.Context, b *Bed) error {
 		}
 		b.Kill(n)
 		lastKill = time.Now()
+		if err := receipts.snapshot(ctx, b); err != nil {
+			return err
+		}
 		b.Logf("kill -9 %d (%d of %d effective) of %s %s: %.0f events buffered, %.0f consumed but not committed; %d produced so far",
 			attempts, effective, kills, n.Name, when, buffered, inFlight, b.Producer.Written())
 	}
@@ -131,6 +140,12 @@ func runKill9(ctx context.Context, b *Bed) error {
 		return err
 	}
 	b.Result.Recover = at.Sub(lastKill)
+	if err := receipts.snapshot(ctx, b); err != nil {
+		return err
+	}
+	if err := receipts.verify(ctx, b); err != nil {
+		return err
+	}
 	b.DupCutoff, b.DupCutoffWhat = lastKill, "the last kill -9"
 	b.Result.Note("%d kill -9 of a running notifierd, each followed by a restart; of %d processes started: %d killed while starting or joining the group, %d at most 150 ms into a graceful shutdown (SIGTERM; %d of those had finished it), %d while running; %d had events buffered or requests in flight; %d events streamed at %d/s during the kills, 1 in 100 of them bad input",
 		effective, attempts, early, midStop, attempts-effective, attempts-early-midStop, busy, len(msgs), b.count(300, 400))
