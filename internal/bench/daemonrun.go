@@ -26,6 +26,8 @@ type daemonRun struct {
 	tls       *simTLS       // serve the simulator over HTTPS
 	timeline  bool          // sample throughput, requests in flight and the limit (DaemonRun.Timeline)
 	faults    []faultStep   // simulator faults changed at offsets from the start
+	// receiptsTopic turns kafka.receiptsTopic on.
+	receiptsTopic string
 
 	// Paced runs: the daemon starts on an empty topic and pace produces into it.
 	pace func(ctx context.Context) (*Produced, error)
@@ -70,6 +72,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 			c.Target.MaxConcurrency = staticConcurrency
 		}
 		c.Target.TLS.CAFile, c.Target.HTTP2 = r.tls.caFile(), !r.tls.http1()
+		c.Kafka.ReceiptsTopic = r.receiptsTopic
 	})
 	if err != nil {
 		return nil, err

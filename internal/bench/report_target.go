@@ -136,6 +136,20 @@ func renderTarget(r *Results) string {
 		}
 		p("\n")
 	}
+	if len(r.Receipts) > 0 {
+		p("## Receipts: what `kafka.receiptsTopic` costs\n\n")
+		p("The latency data set drained at 0 ms with adaptive limits, receipts off, then on (one JSON record per event outcome written to a 3-partition topic before the offset is committed), back to back.\n\n")
+		p("| receipts | events | events/s | CPU-µs/event | peak RSS | receipts written |\n|---|---|---|---|---|---|\n")
+		for _, rr := range r.Receipts {
+			d := &rr.Run
+			on, written := "off", "–"
+			if rr.On {
+				on, written = "on", textfmt.Thousands(rr.Written)
+			}
+			p("| %s | %s | %s/s | %s | %s | %s |\n", on, textfmt.Thousands(d.Acked), FormatCount(d.Rate()), usPerEvent(d.CPU(), d.Acked), mib(d.PeakRSS), written)
+		}
+		p("\n")
+	}
 	return b.String()
 }
 

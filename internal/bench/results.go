@@ -25,9 +25,10 @@ type Results struct {
 	Mem       *MemoryRun
 	Sweep     []SweepPoint
 	// Latency drains one data set per simulator latency, static against adaptive limits.
-	Latency []LatencyPoint
-	Storms  []StormRun
-	TLS     []TLSRun
+	Latency  []LatencyPoint
+	Storms   []StormRun
+	TLS      []TLSRun
+	Receipts []ReceiptsRun
 
 	// Profile is the top of a CPU profile of the daemon during the 0 ms drain
 	// (go tool pprof -top), empty when none was taken.

@@ -127,6 +127,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		{"latency", b.latencyPoints},
 		{"storm", b.storms},
 		{"tls", b.tlsRuns},
+		{"receipts", b.receiptsRuns},
 	}
 	for _, s := range steps {
 		if opt.Skip[s.name] {

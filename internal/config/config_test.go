@@ -28,6 +28,7 @@ func TestEnvName(t *testing.T) {
 		"kafka.brokers":                 "NOTIFIERD_KAFKA_BROKERS",
 		"kafka.dlqTopic":                "NOTIFIERD_KAFKA_DLQ_TOPIC",
 		"kafka.routesTopic":             "NOTIFIERD_KAFKA_ROUTES_TOPIC",
+		"kafka.receiptsTopic":           "NOTIFIERD_KAFKA_RECEIPTS_TOPIC",
 		"target.imsOrgId":               "NOTIFIERD_TARGET_IMS_ORG_ID",
 		"target.edgeUrl":                "NOTIFIERD_TARGET_EDGE_URL",
 		"batch.maxNotifications":        "NOTIFIERD_BATCH_MAX_NOTIFICATIONS",
@@ -89,6 +90,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"sasl without user", "kafka:\n  sasl:\n    mechanism: PLAIN\n", nil, "kafka.sasl.username"},
 		{"routes in the events topic", "kafka:\n  topic: events\n  routesTopic: events\n", nil, "kafka.routesTopic"},
 		{"routes in the dead-letter topic", "", map[string]string{"NOTIFIERD_KAFKA_ROUTES_TOPIC": "target-notifications.dlq"}, "kafka.routesTopic"},
+		{"receipts in the events topic", "kafka:\n  topic: events\n  receiptsTopic: events\n", nil, "kafka.receiptsTopic"},
+		{"receipts in the routes topic", "kafka:\n  routesTopic: r\n  receiptsTopic: r\n", nil, "kafka.receiptsTopic"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

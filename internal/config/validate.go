@@ -20,7 +20,7 @@ func (c *Config) Validate() error {
 		{"kafka.topic", c.Kafka.Topic != "", "required"},
 		{"kafka.group", c.Kafka.Group != "", "required"},
 		{"kafka.dlqTopic", c.Kafka.DLQTopic != "" && c.Kafka.DLQTopic != c.Kafka.Topic, "required, and not the events topic"},
-		{"kafka.receiptsTopic", c.Kafka.ReceiptsTopic == "" || c.Kafka.ReceiptsTopic != c.Kafka.Topic && c.Kafka.ReceiptsTopic != c.Kafka.DLQTopic, "not the events or dead-letter topic (empty: off)"},
+		{"kafka.receiptsTopic", c.Kafka.ReceiptsTopic == "" || c.Kafka.ReceiptsTopic != c.Kafka.Topic && c.Kafka.ReceiptsTopic != c.Kafka.DLQTopic && c.Kafka.ReceiptsTopic != c.Kafka.RoutesTopic, "not the events, dead-letter or routes topic (empty: off)"},
 		{"kafka.routesTopic", c.Kafka.RoutesTopic == "" || c.Kafka.RoutesTopic != c.Kafka.Topic && c.Kafka.RoutesTopic != c.Kafka.DLQTopic, "not the events or dead-letter topic (empty: off)"},
 		{"kafka.isolationLevel", c.Kafka.IsolationLevel == "read_committed" || c.Kafka.IsolationLevel == "read_uncommitted", "must be read_committed or read_uncommitted"},
 		{"kafka.startOffset", c.Kafka.StartOffset == "earliest" || c.Kafka.StartOffset == "latest", "must be earliest or latest"},

@@ -62,6 +62,9 @@ func DeadLetterWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 func ReceiptsWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: c.Brokers, Topic: c.ReceiptsTopic, Transport: t})
 	w.AllowAutoTopicCreation = true
+	// A receipts write carries up to 1,000 records (receipt.Writer's batch): kafka-go's
+	// default of 100 a batch would split it into a produce request per hundred.
+	w.BatchSize, w.BatchBytes = 1000, 4<<20
 	return w
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"unicode/utf8"
 )
 
 // Receipt outcomes.
@@ -30,8 +32,8 @@ type Receipt struct {
 	LocationHint string `json:"locationHint,omitempty"` // the edge cluster the request went to, when known
 	Client       string `json:"client,omitempty"`
 	SessionID    string `json:"sessionId,omitempty"`
-	Status       int    `json:"status,omitempty"`   // HTTP status of Target's answer (200 when acknowledged)
-	Attempts     int    `json:"attempts,omitempty"` // requests the event's batch took
+	Status       int    `json:"status,omitempty"`    // HTTP status of Target's answer (200 when acknowledged)
+	Attempts     int    `json:"attempts,omitempty"`  // requests the event's batch took
 	EventTime    int64  `json:"eventTime,omitempty"` // the event's timestamp, ms since epoch
 	AckTime      int64  `json:"ackTime"`             // when the outcome was reached, ms since epoch
 }
@@ -63,5 +65,89 @@ func DecodeReceipt(value []byte) (Receipt, error) {
 	return r, nil
 }
 
-// EncodeReceipt is the record value of r.
-func EncodeReceipt(r Receipt) ([]byte, error) { return json.Marshal(r) }
+// EncodeReceipt is the record value of r: the JSON of Receipt's tags, written by hand
+// because encoding/json's reflection was 7 % of the daemon's CPU with receipts on.
+func EncodeReceipt(r Receipt) ([]byte, error) { return AppendReceipt(make([]byte, 0, 512), r), nil }
+
+// AppendReceipt appends the record value of r to b.
+func AppendReceipt(b []byte, r Receipt) []byte {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, r.ID)
+	b = append(b, `,"source":{"topic":`...)
+	b = appendJSONString(b, r.Source.Topic)
+	b = append(b, `,"partition":`...)
+	b = strconv.AppendInt(b, int64(r.Source.Partition), 10)
+	b = append(b, `,"offset":`...)
+	b = strconv.AppendInt(b, r.Source.Offset, 10)
+	b = append(b, `},"outcome":`...)
+	b = appendJSONString(b, r.Outcome)
+	for _, f := range [...]struct{ name, value string }{
+		{"reason", r.Reason}, {"requestId", r.RequestID}, {"edgeHost", r.EdgeHost}, {"tntId", r.TntID},
+		{"locationHint", r.LocationHint}, {"client", r.Client}, {"sessionId", r.SessionID},
+	} {
+		if f.value != "" { // omitempty
+			b = append(b, ',', '"')
+			b = append(b, f.name...)
+			b = append(b, '"', ':')
+			b = appendJSONString(b, f.value)
+		}
+	}
+	for _, f := range [...]struct {
+		name  string
+		value int64
+	}{{"status", int64(r.Status)}, {"attempts", int64(r.Attempts)}, {"eventTime", r.EventTime}} {
+		if f.value != 0 { // omitempty
+			b = append(b, ',', '"')
+			b = append(b, f.name...)
+			b = append(b, '"', ':')
+			b = strconv.AppendInt(b, f.value, 10)
+		}
+	}
+	b = append(b, `,"ackTime":`...)
+	b = strconv.AppendInt(b, r.AckTime, 10)
+	return append(b, '}')
+}
+
+// appendJSONString appends s as a JSON string, as encoding/json does without HTML escaping:
+// quotes, backslashes, control characters, U+2028 and U+2029 escaped, invalid UTF-8 replaced
+// by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			switch {
+			case r == utf8.RuneError && size == 1:
+				b = append(b, `\ufffd`...)
+			case r == '\u2028' || r == '\u2029': // as encoding/json: JSONP-safe
+				b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+			default:
+				b = append(b, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c == '\b':
+			b = append(b, '\\', 'b')
+		case c == '\f':
+			b = append(b, '\\', 'f')
+		case c == '\n':
+			b = append(b, '\\', 'n')
+		case c == '\r':
+			b = append(b, '\\', 'r')
+		case c == '\t':
+			b = append(b, '\\', 't')
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+		i++
+	}
+	return append(b, '"')
+}

@@ -1,6 +1,8 @@
 package notify
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -48,4 +50,25 @@ func TestDecodeReceiptIgnoresFieldsAddedLater(t *testing.T) {
 	if err != nil || r.Reason != "bad_json" || r.Outcome != OutcomeDeadLettered {
 		t.Fatalf("got %+v, %v", r, err)
 	}
+}
+
+// AppendReceipt writes what encoding/json would, byte for byte once HTML escaping is off, for
+// any strings: quotes, backslashes, control characters, invalid UTF-8.
+func FuzzAppendReceiptMatchesMarshal(f *testing.F) {
+	f.Add("n-1", "events", "acknowledged", "", "req", "mboxedge35.tt.omtrdc.net", 3, int64(1042), int64(1764331200000))
+	f.Add("a\"b\\c\n\x01\u2028é", "t\xff", "dead_lettered", "bad_json", "", "<&>", 0, int64(-1), int64(0))
+	f.Fuzz(func(t *testing.T, id, topic, outcome, reason, requestID, edgeHost string, partition int, offset, eventTime int64) {
+		r := Receipt{ID: id, Source: ReceiptSource{Topic: topic, Partition: partition, Offset: offset}, Outcome: outcome, Reason: reason,
+			RequestID: requestID, EdgeHost: edgeHost, TntID: reason, LocationHint: id, Client: topic, SessionID: requestID,
+			Status: partition, Attempts: int(offset % 7), EventTime: eventTime, AckTime: offset}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+		if got := AppendReceipt(nil, r); !bytes.Equal(got, bytes.TrimSuffix(want.Bytes(), []byte("\n"))) {
+			t.Fatalf("AppendReceipt:\n%s\nencoding/json:\n%s", got, want.Bytes())
+		}
+	})
 }
