@@ -1,6 +1,7 @@
 // Package daemon wires notifierd's pipeline from a configuration: consumer -> decode ->
-// batch -> delivery (with retry) -> acknowledgements -> offset watermark -> commit, with the
-// dead-letter topic beside it, and runs it until its context ends.
+// batch -> delivery (with retry) -> acknowledgements -> receipts (when on) -> offset
+// watermark -> commit, with the dead-letter topic beside it and the routes topic (when on)
+// behind the router, and runs it until its context ends.
 package daemon
 
 import (
