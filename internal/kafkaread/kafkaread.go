@@ -161,12 +161,7 @@ func CommittedOffsets(ctx context.Context, client *kafka.Client, group, topic st
 // at a time. On error it yields the error once and stops.
 func Read(ctx context.Context, client *kafka.Client, topic string) iter.Seq2[kafka.Message, error] {
 	return func(yield func(kafka.Message, error) bool) {
-		parts, err := PartitionIDs(ctx, client, topic)
-		if err != nil {
-			yield(kafka.Message{}, err)
-			return
-		}
-		ranges, err := ListOffsets(ctx, client, topic, parts)
+		_, ranges, err := partitionOffsets(ctx, client, topic)
 		if err != nil {
 			yield(kafka.Message{}, err)
 			return
@@ -185,12 +180,7 @@ func Read(ctx context.Context, client *kafka.Client, topic string) iter.Seq2[kaf
 // polling every pollEvery, until ctx ends, when it stops without an error.
 func Follow(ctx context.Context, client *kafka.Client, topic string, pollEvery time.Duration) iter.Seq2[kafka.Message, error] {
 	return func(yield func(kafka.Message, error) bool) {
-		parts, err := PartitionIDs(ctx, client, topic)
-		if err != nil {
-			yield(kafka.Message{}, err)
-			return
-		}
-		ranges, err := ListOffsets(ctx, client, topic, parts)
+		parts, ranges, err := partitionOffsets(ctx, client, topic)
 		if err != nil {
 			yield(kafka.Message{}, err)
 			return
@@ -226,6 +216,16 @@ func Follow(ctx context.Context, client *kafka.Client, topic string, pollEvery t
 			}
 		}
 	}
+}
+
+// partitionOffsets lists topic's partitions and their first and end offsets.
+func partitionOffsets(ctx context.Context, client *kafka.Client, topic string) ([]int, []kafka.PartitionOffsets, error) {
+	parts, err := PartitionIDs(ctx, client, topic)
+	if err != nil {
+		return nil, nil, err
+	}
+	ranges, err := ListOffsets(ctx, client, topic, parts)
+	return parts, ranges, err
 }
 
 // ReadAll is Read collected: every message of topic up to each partition's end at the call,
