@@ -27,6 +27,7 @@ import (
 
 	"github.com/notifierd/notifierd/internal/config"
 	"github.com/notifierd/notifierd/internal/daemon"
+	"github.com/notifierd/notifierd/internal/tracing"
 )
 
 // version is stamped at build time: -ldflags "-X main.version=v1.2.3".
@@ -82,7 +83,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	d, err := daemon.New(cfg, log, reg)
+	// Off unless OTEL_TRACES_EXPORTER names an exporter; the provider is shut down (its spans
+	// flushed, within tracing.FlushTimeout) once the daemon has stopped.
+	tp, err := tracing.Setup(context.Background(), version, os.LookupEnv)
+	if err != nil {
+		log.Error("cannot start", zap.Error(err))
+		return 1
+	}
+	defer func() {
+		if err := tp.Shutdown(context.Background()); err != nil {
+			log.Warn("spans not flushed", zap.Error(err))
+		}
+	}()
+	if tp.Enabled {
+		log.Info("tracing on", zap.String("exporter", os.Getenv(tracing.ExporterEnv)), zap.Bool("propagateTrace", cfg.Target.PropagateTrace))
+	}
+	d, err := daemon.New(cfg, log, reg, daemon.WithTracing(tp))
 	if err != nil {
 		log.Error("cannot start", zap.Error(err))
 		return 1

@@ -18,9 +18,13 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
+	"github.com/notifierd/notifierd/internal/tracing"
 	"github.com/notifierd/notifierd/pkg/notify"
 	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
@@ -38,6 +42,9 @@ Publishes display/click events to the events topic, keyed by session id, exactly
 producer using pkg/notify would, after validating them as the daemon does. Brokers, topic,
 TLS/SASL and event limits come from the daemon's configuration (--config, NOTIFIERD_*).
 If any event is invalid nothing is published and the exit status is 2; if Kafka fails it is 1.
+Trace context: each record carries a W3C traceparent header when TRACEPARENT (and
+TRACESTATE) name a span in the environment, or when OTEL_TRACES_EXPORTER names an exporter,
+in which case a "publish <topic>" span (a child of TRACEPARENT's, if any) is exported.
 Prints each event's id, session and topic/partition/offset; an event without --id gets the
 id notifierd derives from that position.
 `
@@ -117,10 +124,16 @@ func publishCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, kf.timeout)
 	defer cancel()
+	ctx, endTrace, err := publishTrace(ctx, cfg.Kafka.Topic, len(events), os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(stderr, "notifierd publish:", err)
+		return 2
+	}
 	err = p.Publish(ctx, events...)
 	if cerr := p.Close(); err == nil {
 		err = cerr
 	}
+	endTrace(err)
 	var invalid *publish.InvalidError
 	switch {
 	case errors.As(err, &invalid):
@@ -271,4 +284,34 @@ func (p *positions) print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "published id=%s session=%s at %s/%d/%d\n", id, m.Key, m.Topic, m.Partition, m.Offset)
 	}
+}
+
+// publishTrace returns ctx carrying the span the records' trace headers name: the one
+// TRACEPARENT and TRACESTATE give (OpenTelemetry's environment carrier, so a traced script
+// hands its span on), or, when OTEL_TRACES_EXPORTER names an exporter, a producer span of
+// this command's under it, exported when end is called.
+func publishTrace(ctx context.Context, topic string, n int, lookup func(string) (string, bool)) (_ context.Context, end func(error), _ error) {
+	carrier := propagation.MapCarrier{}
+	for env, key := range map[string]string{"TRACEPARENT": tracing.HeaderTraceparent, "TRACESTATE": tracing.HeaderTracestate} {
+		if v, ok := lookup(env); ok {
+			carrier[key] = v
+		}
+	}
+	ctx = propagation.TraceContext{}.Extract(ctx, carrier)
+	tp, err := tracing.Setup(ctx, version, lookup)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !tp.Enabled {
+		return ctx, func(error) {}, nil
+	}
+	ctx, span := tp.Scope().Start(ctx, "publish "+topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(tracing.MessagingSystem.String("kafka"), tracing.MessagingDest.String(topic), tracing.MessagingBatchCount.Int(n)))
+	return ctx, func(err error) {
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+		_ = tp.Shutdown(ctx) // bounded; a collector that is down loses the span, not the events
+	}, nil
 }

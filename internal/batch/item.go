@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/lease"
 )
@@ -14,6 +16,9 @@ type Item struct {
 	// Lease is the event's hold on its offset and buffer share: settling it, once, is what
 	// finishing the event means.
 	Lease *lease.Lease
+	// Trace is the span context the record's traceparent header named: the request span
+	// that delivers the item links to it. Invalid when the record had none or tracing is off.
+	Trace trace.SpanContext
 }
 
 // NewItem wraps a notification with the lease of its message.

@@ -74,6 +74,9 @@ type Target struct {
 	AdaptiveConcurrency bool      `yaml:"adaptiveConcurrency"`
 	HTTP2               bool      `yaml:"http2"` // negotiate h2 by ALPN when the server offers it
 	TLS                 TargetTLS `yaml:"tls"`
+	// PropagateTrace sends W3C trace headers (traceparent, tracestate) with each request to
+	// Target when tracing is on. Off by default: it shares trace ids with a third party.
+	PropagateTrace bool `yaml:"propagateTrace"`
 }
 
 // TargetTLS is how the Delivery API's certificates are verified.

@@ -150,3 +150,27 @@ func TestTargetConnectionKeys(t *testing.T) {
 		})
 	}
 }
+
+// target.propagateTrace is off unless the file or the environment turns it on.
+func TestPropagateTrace(t *testing.T) {
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       bool
+	}{
+		{"default", "", nil, false},
+		{"file", "target:\n  propagateTrace: true\n", nil, true},
+		{"environment", "", map[string]string{"NOTIFIERD_TARGET_PROPAGATE_TRACE": "true"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := Load(writeFile(t, tt.file), envOf(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Target.PropagateTrace != tt.want {
+				t.Errorf("target.propagateTrace %v, want %v", cfg.Target.PropagateTrace, tt.want)
+			}
+		})
+	}
+}

@@ -29,6 +29,7 @@ import (
 	"github.com/notifierd/notifierd/internal/receipt"
 	"github.com/notifierd/notifierd/internal/retry"
 	"github.com/notifierd/notifierd/internal/routes"
+	"github.com/notifierd/notifierd/internal/tracing"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -68,8 +69,21 @@ type Daemon struct {
 	AdminAddr func(net.Addr)
 }
 
+// Option adjusts what New wires.
+type Option func(*options)
+
+type options struct{ tracing *tracing.Provider }
+
+// WithTracing records spans with p (tracing.Setup's); without it tracing is off. The
+// caller owns p and shuts it down after Run.
+func WithTracing(p *tracing.Provider) Option { return func(o *options) { o.tracing = p } }
+
 // New builds a daemon from cfg.
-func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
+func New(cfg config.Config, log *zap.Logger, reg Registry, opts ...Option) (*Daemon, error) {
+	o := options{tracing: tracing.Off()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	d := &Daemon{cfg: cfg, log: log, reg: reg, metrics: metrics.New(reg)}
 	// First: a CA file that cannot be used stops the daemon before anything else is made.
 	httpTransport, err := delivery.NewTransportWith(delivery.TransportConfig{
@@ -95,6 +109,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	}
 	d.dlqKafka = kafkaconn.DeadLetterWriter(cfg.Kafka, transport)
 	d.dlqWriter = dlq.NewWriter(d.dlqKafka.WriteMessages, d.metrics, log)
+	d.dlqWriter.Trace(o.tracing.Scope(), cfg.Kafka.DLQTopic)
 	if cfg.Kafka.ReceiptsTopic != "" {
 		d.receiptsKafka = kafkaconn.ReceiptsWriter(cfg.Kafka, transport)
 		d.receipts = receipt.NewWriter(d.receiptsKafka.WriteMessages, d.metrics, log)
@@ -103,7 +118,11 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	budget := batch.NewBudget(cfg.Batch.MaxBufferedEvents, cfg.Batch.MaxBufferedBytes)
 	d.metrics.BufferLimitEvents.Set(float64(cfg.Batch.MaxBufferedEvents))
 	d.metrics.BufferLimitBytes.Set(float64(cfg.Batch.MaxBufferedBytes))
-	client := &delivery.Client{HTTP: &http.Client{Transport: d.httpTransport}, Timeout: cfg.Target.Timeout}
+	var rt http.RoundTripper = d.httpTransport
+	if o.tracing.Enabled { // off, the bare transport: no wrapper on the hot path
+		rt = delivery.Traced(rt, o.tracing, cfg.Target.PropagateTrace)
+	}
+	client := &delivery.Client{HTTP: &http.Client{Transport: rt}, Timeout: cfg.Target.Timeout}
 	router := delivery.NewRouter(cfg.Target.URL, cfg.Target.EdgeURL, cfg.Target.IMSOrgID, cfg.Target.EdgeCacheSize)
 	var hooks consumer.GenerationHooks // stays a nil interface when routes are off
 	if cfg.Kafka.RoutesTopic != "" {
@@ -130,6 +149,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 	if d.receipts != nil {
 		d.dispatcher.SendReceipts(d.receipts)
 	}
+	d.dispatcher.Trace(o.tracing.Scope())
 	d.batcher = batch.New(batch.Config{
 		MaxNotifications: cfg.Batch.MaxNotifications,
 		MaxBytes:         cfg.Batch.MaxBytes,
@@ -147,6 +167,7 @@ func New(cfg config.Config, log *zap.Logger, reg Registry) (*Daemon, error) {
 			Now:      time.Now,
 		},
 		budget: budget, batcher: d.batcher, deadLetters: d.dlqWriter, metrics: d.metrics, log: log,
+		traces: o.tracing.Enabled,
 	}
 	d.intake.markProgress()
 	d.live = &liveness{

@@ -15,6 +15,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
+	"github.com/notifierd/notifierd/internal/tracing"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -28,6 +29,8 @@ type intake struct {
 	deadLetters *dlq.Writer
 	metrics     *metrics.Metrics
 	log         *zap.Logger
+	// traces reads each record's traceparent header; off, the headers are not even looked at.
+	traces bool
 
 	lastProgress atomic.Int64 // unix nanos of the last event settled
 }
@@ -45,7 +48,11 @@ func (in *intake) Handle(ctx context.Context, msg kafka.Message, l *lease.Lease)
 		}
 		in.metrics.EventsInvalid.WithLabelValues(reason).Inc()
 		in.log.Debug("invalid event", zap.String("topic", src.Topic), zap.Int("partition", src.Partition), zap.Int64("offset", src.Offset), zap.Error(err))
-		return in.deadLetters.Send(ctx, dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Lease: l})
+		e := dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Lease: l}
+		if in.traces {
+			e.Trace = tracing.Extract(msg.Headers)
+		}
+		return in.deadLetters.Send(ctx, e)
 	}
 	size := batch.Footprint(n, msg.Key, msg.Value)
 	if err := in.budget.Acquire(ctx, size); err != nil {
@@ -54,7 +61,11 @@ func (in *intake) Handle(ctx context.Context, msg kafka.Message, l *lease.Lease)
 	l.Hold(size)
 	in.metrics.BufferedEvents.Inc()
 	in.metrics.BufferedBytes.Add(float64(size))
-	in.batcher.Add(batch.NewItem(n, src, msg.Key, msg.Value, l))
+	it := batch.NewItem(n, src, msg.Key, msg.Value, l)
+	if in.traces {
+		it.Trace = tracing.Extract(msg.Headers)
+	}
+	in.batcher.Add(it)
 	return nil
 }
 

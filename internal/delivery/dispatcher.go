@@ -11,6 +11,7 @@ import (
 
 	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/batch"
@@ -65,7 +66,8 @@ type Dispatcher struct {
 	edges       *edges
 	failures    *failureLog
 	deadLetters DeadLetterer
-	receipts    Receipts // nil: receipts are off
+	receipts    Receipts     // nil: receipts are off
+	tracer      trace.Tracer // nil: tracing is off
 	metrics     *metrics.Metrics
 	log         *zap.Logger
 
@@ -110,6 +112,9 @@ type session struct {
 	slot    *edge           // a slot on this edge, handed over while the session was parked
 	// attempts counts the requests of the current batch, for receipts.
 	attempts int
+	// span is the current part's request span, from its first attempt to its outcome; nil
+	// when tracing is off. Only the goroutine attempting the session touches it.
+	span trace.Span
 
 	// In-struct storage for the usual single queued batch and single part, so a session
 	// costs one allocation.
@@ -166,6 +171,7 @@ func (d *Dispatcher) Submit(b *batch.Batch) {
 // requests hanging on one edge must not hold the workers the other edges need.
 func (d *Dispatcher) Run(ctx context.Context) {
 	w := newWorkers(workerIdle)
+	defer d.endOpenSpans() // after the workers stopped: no attempt holds a span then
 	defer w.stop()
 	for {
 		select {
@@ -233,6 +239,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 	part := s.parts[len(s.parts)-1]
 	env := s.env
 	s.attempts++
+	attempts := s.attempts
 	d.mu.Unlock()
 
 	part = dropStale(part)
@@ -240,12 +247,16 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 		if edge != nil {
 			d.edges.release(edge, d.now(), 0, limit.Ignored)
 		}
+		endSpan(s, outcomeAbandoned, nil)
 		d.finishPart(ctx, s, nil)
 		return
 	}
+	ctx = d.requestSpan(ctx, s, env, part) // as it is when tracing is off
 	resp, took, end, err := d.post(ctx, url, env, part)
+	d.recordAttempt(s, url, attempts, len(part), took, resp, err)
 	if err != nil && ctx.Err() != nil {
 		d.edges.release(edge, end, 0, limit.Ignored)
+		endSpan(s, outcomeStopped, nil)
 		return // shutting down: the part stays unacknowledged and is redelivered later
 	}
 	d.edges.release(edge, end, took, loadOutcome(err))
@@ -253,6 +264,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 	if err == nil { // even at the shutdown deadline: what Target acknowledged is settled
 		missing := d.acknowledge(ctx, s, env, part, resp)
 		if len(missing) == 0 {
+			endSpan(s, outcomeAcknowledged, nil)
 			d.finishPart(ctx, s, nil)
 			return
 		}
@@ -273,6 +285,7 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 	case tErr.Status == 400 && len(part) > 1:
 		// A 400 voids the whole request: split to find the notifications Target rejects.
 		half := len(part) / 2
+		endSpan(s, outcomeSplit, err)
 		d.finishPart(ctx, s, [][]*batch.Item{part[half:], part[:half]})
 	default:
 		reason, detail := "target_rejected", tErr.Message // a 400: Target names the bad field
@@ -280,8 +293,9 @@ func (d *Dispatcher) attempt(ctx context.Context, s *session, url string, edge *
 			reason, detail = "target_status_"+tErr.Reason, err.Error() // the status too: a 403's body may be empty
 		}
 		for _, it := range part {
-			d.deadLetter(ctx, it, reason, detail)
+			d.deadLetter(ctx, it, reason, detail) // ctx carries the span: the dead letter links to it
 		}
+		endSpan(s, outcomeDeadLettered, err)
 		d.finishPart(ctx, s, nil)
 	}
 }
@@ -368,6 +382,7 @@ func (d *Dispatcher) retryLater(ctx context.Context, s *session, part []*batch.I
 				d.deadLetter(ctx, it, "retries_exhausted", cause.Error())
 			}
 		}
+		endSpan(s, outcomeDeadLettered, cause)
 		d.finishPart(ctx, s, nil)
 		return
 	}

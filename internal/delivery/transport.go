@@ -7,6 +7,11 @@ import (
 	"net/http"
 	"os"
 	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TransportConfig is what the Target connections are built from (target.* keys).
@@ -66,4 +71,18 @@ func rootsWith(path string) (*x509.CertPool, error) {
 		return nil, fmt.Errorf("target CA file %s: no PEM certificate in it", path)
 	}
 	return roots, nil
+}
+
+// Traced wraps rt with otelhttp, so each HTTP round trip to Target is a client span under
+// its request span. Trace headers go to Target only when propagate is true
+// (target.propagateTrace): sending them is a decision about data shared with a third party.
+// Metrics stay Prometheus: otelhttp's own go to a no-op meter. Call it only when tracing is
+// on; off, the transport is used bare, so tracing off costs nothing on this path.
+func Traced(rt http.RoundTripper, tp trace.TracerProvider, propagate bool) http.RoundTripper {
+	var props propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator() // injects nothing
+	if propagate {
+		props = propagation.TraceContext{}
+	}
+	return otelhttp.NewTransport(rt, otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(props),
+		otelhttp.WithMeterProvider(metricnoop.NewMeterProvider()))
 }

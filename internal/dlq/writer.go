@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/batch"
@@ -19,6 +22,7 @@ import (
 	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
 	"github.com/notifierd/notifierd/internal/outbox"
+	"github.com/notifierd/notifierd/internal/tracing"
 )
 
 // Header names on every dead-letter message.
@@ -49,6 +53,9 @@ type Entry struct {
 	// Notification is the decoded event, for its receipt; nil for an event that could not
 	// be decoded.
 	Notification *event.Notification
+	// Trace is the event's span context (its record's traceparent); Cause is the span of
+	// the Target request that rejected it. The dead-letter write's span links to both.
+	Trace, Cause trace.SpanContext
 }
 
 // Receipts writes a receipt for each dead-lettered entry and settles its lease once the
@@ -65,7 +72,9 @@ type Produce func(ctx context.Context, msgs ...kafka.Message) error
 type Writer struct {
 	produce  Produce
 	in       chan Entry
-	receipts Receipts // nil: receipts are off
+	receipts Receipts     // nil: receipts are off
+	tracer   trace.Tracer // nil: tracing is off
+	topic    string       // the dead-letter topic, for span names
 	metrics  *metrics.Metrics
 	log      *zap.Logger
 }
@@ -94,8 +103,13 @@ func (w *Writer) Send(ctx context.Context, e Entry) error {
 // DeadLetter queues an item Target will never accept; its lease is settled once the copy is
 // written. It returns an error only when ctx ended first: the item then stays pending.
 func (w *Writer) DeadLetter(ctx context.Context, it *batch.Item, reason, detail string) error {
-	return w.Send(ctx, Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Lease: it.Lease, Notification: it.Notification})
+	return w.Send(ctx, Entry{Source: it.Source, Key: it.Key, Value: it.Value, Reason: reason, Detail: detail, Lease: it.Lease, Notification: it.Notification,
+		Trace: it.Trace, Cause: trace.SpanContextFromContext(ctx)})
 }
+
+// Trace makes the writer record a span per dead-lettered entry with t (nil: off), named
+// after topic. Call it before Run.
+func (w *Writer) Trace(t trace.Tracer, topic string) { w.tracer, w.topic = t, topic }
 
 // SendReceipts makes the writer hand each written entry to r, which settles it once its
 // receipt is written. Call it before Run.
@@ -108,7 +122,10 @@ func (w *Writer) Run(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if err := w.write(ctx, batch); err != nil {
+		spans := w.startSpans(ctx, batch)
+		err := w.write(ctx, batch)
+		endSpans(spans, err)
+		if err != nil {
 			return // only when ctx ended: the entries stay uncommitted and come back
 		}
 		now := time.Now()
@@ -124,6 +141,43 @@ func (w *Writer) Run(ctx context.Context) {
 				e.Lease.Settle(lease.DeadLettered)
 			}
 		}
+	}
+}
+
+// startSpans starts one producer span per entry, linked to the event's span context and to
+// the request that rejected it: a span per entry, not per produce, so each dead letter's
+// reason and source are on a span its producer's trace links to. Nil when tracing is off.
+func (w *Writer) startSpans(ctx context.Context, batch []Entry) []trace.Span {
+	if w.tracer == nil {
+		return nil
+	}
+	spans := make([]trace.Span, len(batch))
+	for i, e := range batch {
+		var links []trace.Link
+		for _, sc := range [...]trace.SpanContext{e.Trace, e.Cause} {
+			if sc.IsValid() {
+				links = append(links, trace.Link{SpanContext: sc})
+			}
+		}
+		// A root: the span links to its event rather than joining the event's trace, as the
+		// request spans do, so no producer's trace grows by a span it did not sample for.
+		_, spans[i] = w.tracer.Start(ctx, "send "+w.topic, trace.WithSpanKind(trace.SpanKindProducer), trace.WithNewRoot(), trace.WithLinks(links...),
+			trace.WithAttributes(
+				tracing.MessagingSystem.String("kafka"), tracing.MessagingDest.String(w.topic),
+				tracing.Reason.String(e.Reason), attribute.String("notifierd.dlq.detail", e.Detail),
+				tracing.SourceTopic.String(e.Source.Topic), tracing.SourcePartition.Int(e.Source.Partition), tracing.SourceOffset.Int64(e.Source.Offset),
+			))
+	}
+	return spans
+}
+
+// endSpans ends the spans of a write that returned err.
+func endSpans(spans []trace.Span, err error) {
+	for _, s := range spans {
+		if err != nil {
+			s.SetStatus(codes.Error, "not written: "+err.Error())
+		}
+		s.End()
 	}
 }
 

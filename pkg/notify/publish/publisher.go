@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/notifierd/notifierd/internal/tracing"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -76,7 +77,9 @@ func New(w Writer, opts ...Option) *Publisher {
 }
 
 // Publish validates every event and, only if all are valid, writes them in one synchronous
-// call, each keyed by its session id. An invalid event makes it return an *InvalidError
+// call, each keyed by its session id. When ctx carries a span context (the caller's span),
+// each record gets W3C traceparent and tracestate headers naming it, and notifierd's
+// request to Target links to that span. An invalid event makes it return an *InvalidError
 // without sending anything. After any other error the caller cannot know which events were
 // written: publishing them again may duplicate some, which notifierd tolerates (see the
 // event contract on ids).
@@ -86,6 +89,8 @@ func (p *Publisher) Publish(ctx context.Context, events ...notify.Event) error {
 	}
 	now := p.now()
 	msgs := make([]kafka.Message, 0, len(events))
+	var headers []kafka.Header // the caller's span context, if any: one slice every record shares
+	tracing.Inject(ctx, &headers)
 	var invalid []EventError
 	for i := range events {
 		key, value, err := notify.Encode(&events[i], now, p.limits)
@@ -96,7 +101,7 @@ func (p *Publisher) Publish(ctx context.Context, events ...notify.Event) error {
 			invalid = append(invalid, EventError{Index: i, ID: events[i].ID, Err: err})
 			continue
 		}
-		msgs = append(msgs, kafka.Message{Key: key, Value: value})
+		msgs = append(msgs, kafka.Message{Key: key, Value: value, Headers: headers})
 	}
 	if len(invalid) > 0 {
 		return &InvalidError{Total: len(events), Events: invalid}
