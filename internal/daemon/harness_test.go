@@ -43,6 +43,7 @@ type harness struct {
 	cfg        config.Config
 	produced   map[string]notify.Event // by id
 	adminAddr  func(net.Addr)
+	opts       []daemon.Option // given to daemon.New
 }
 
 func newHarness(t testing.TB, partitions int, faults targetsim.Faults) *harness {
@@ -92,7 +93,7 @@ type running struct {
 func (h *harness) start() *running {
 	h.t.Helper()
 	log := zaptest.NewLogger(h.t, zaptest.Level(testLogLevel()))
-	d, err := daemon.New(h.cfg, log, prometheus.NewRegistry())
+	d, err := daemon.New(h.cfg, log, prometheus.NewRegistry(), h.opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
