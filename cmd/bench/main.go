@@ -56,7 +56,7 @@ func run(args []string, stderr io.Writer) int {
 		sweepLat    = fs.String("sweep-latencies", "0,10,50,100", "simulator latencies of the sweep, ms")
 		sweepSizes  = fs.String("sweep-sizes", "1,10,50", "batch.maxNotifications values of the sweep (at 0 ms)")
 		runTimeout  = fs.Duration("run-timeout", 10*time.Minute, "bound for one daemon run to acknowledge everything")
-		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep,latency,storm,tls,receipts")
+		skip        = fs.String("skip", "", "comma-separated measurements to leave out: bare,kcat,naive,http,e2e,e2e50,memory,sweep,latency,storm,tls,receipts,tracing")
 		latencyPts  = fs.String("latency-points", "0,50,100,200", "simulator latencies, ms, at which static and adaptive limits drain the same data set")
 		latencyEvts = fs.Int64("latency-events", 0, "events drained at each latency point and TLS run (0: events/2, at least 10,000)")
 		stormLat    = fs.Duration("storm-latency", 100*time.Millisecond, "simulator latency of the 429 storm and 5xx burst runs")

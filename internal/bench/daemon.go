@@ -14,9 +14,9 @@ const ShutdownTimeout = 5 * time.Second
 
 // StartDaemon starts bin on the daemon's default configuration wired to w, with linger,
 // the bench's shutdown timeout, an admin address read from the log, and whatever adjust
-// changes, written into dir with its log (dir/notifierd.log). The process gets SIGKILL if
-// the bench dies.
-func StartDaemon(bin, dir string, w testbed.Wiring, linger time.Duration, adjust func(c *config.Config)) (*testbed.Notifierd, error) {
+// changes, written into dir with its log (dir/notifierd.log), with env added to its
+// environment. The process gets SIGKILL if the bench dies.
+func StartDaemon(bin, dir string, w testbed.Wiring, linger time.Duration, adjust func(c *config.Config), env ...string) (*testbed.Notifierd, error) {
 	w.Client = "benchclient"
 	c := testbed.DaemonConfig(w)
 	c.Batch.Linger = linger
@@ -24,5 +24,5 @@ func StartDaemon(bin, dir string, w testbed.Wiring, linger time.Duration, adjust
 	c.Admin.Listen = "127.0.0.1:0" // the address is read from the daemon's log
 	adjust(&c)
 	var untracked *testbed.ProcSet // every caller stops its daemon itself
-	return untracked.StartNotifierd(bin, dir, "notifierd", c, nil)
+	return untracked.StartNotifierd(bin, dir, "notifierd", c, env)
 }

@@ -28,6 +28,8 @@ type daemonRun struct {
 	faults    []faultStep   // simulator faults changed at offsets from the start
 	// receiptsTopic turns kafka.receiptsTopic on.
 	receiptsTopic string
+	// env is added to the daemon's environment (the tracing runs' OTEL_* variables).
+	env []string
 
 	// Paced runs: the daemon starts on an empty topic and pace produces into it.
 	pace func(ctx context.Context) (*Produced, error)
@@ -73,7 +75,7 @@ func (b *Bench) runDaemon(ctx context.Context, r daemonRun) (*DaemonRun, error) 
 		}
 		c.Target.TLS.CAFile, c.Target.HTTP2 = r.tls.caFile(), !r.tls.http1()
 		c.Kafka.ReceiptsTopic = r.receiptsTopic
-	})
+	}, r.env...)
 	if err != nil {
 		return nil, err
 	}

@@ -150,6 +150,28 @@ func renderTarget(r *Results) string {
 		}
 		p("\n")
 	}
+	if len(r.Tracing) > 0 {
+		p("## Tracing: what OpenTelemetry costs\n\n")
+		p("A data set of the latency data set's size in which every event carries a `traceparent` header of a trace of its own, drained at 0 ms with adaptive limits: tracing off (`OTEL_TRACES_EXPORTER=none`: no SDK, no header read, the bare transport), then on with every span sampled (`OTEL_TRACES_SAMPLER=always_on`), exporting OTLP/HTTP protobuf to a sink in the bench process (its decoding counts as the bench's CPU, not the daemon's), back to back. On, each request has its span linked to each of its events and an `otelhttp` client span per HTTP round trip; spans the batch processor dropped, its queue full (the SDK's defaults: 2,048 spans, batches of 512), are missing from the spans exported.\n\n")
+		p("| tracing | events | events/s | CPU-µs/event | × off | requests/event | peak RSS | spans exported | links |\n|---|---|---|---|---|---|---|---|---|\n")
+		var off time.Duration
+		for _, tr := range r.Tracing {
+			d := &tr.Run
+			on, spans, links, over := "off", "–", "–", "–"
+			if tr.On {
+				on, links = "on, 100 % sampled", textfmt.Thousands(tr.Links)
+				spans = fmt.Sprintf("%s (%.0f %% of 2 per request)", textfmt.Thousands(tr.Spans), float64(tr.Spans)/float64(max(2*d.Requests, 1))*100)
+				if off > 0 {
+					over = fmt.Sprintf("%.2f", float64(d.CPUPerEvent())/float64(off))
+				}
+			} else {
+				off = d.CPUPerEvent()
+			}
+			p("| %s | %s | %s/s | %s | %s | %.3f | %s | %s | %s |\n", on, textfmt.Thousands(d.Acked), FormatCount(d.Rate()), usPerEvent(d.CPU(), d.Acked), over,
+				float64(d.Requests)/float64(max(d.Acked, 1)), mib(d.PeakRSS), spans, links)
+		}
+		p("\n")
+	}
 	return b.String()
 }
 

@@ -29,6 +29,7 @@ type Results struct {
 	Storms   []StormRun
 	TLS      []TLSRun
 	Receipts []ReceiptsRun
+	Tracing  []TracingRun
 
 	// Profile is the top of a CPU profile of the daemon during the 0 ms drain
 	// (go tool pprof -top), empty when none was taken.

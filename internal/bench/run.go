@@ -51,7 +51,7 @@ type Options struct {
 	RunTimeout time.Duration // bound for one daemon run to acknowledge everything
 	BrokerPID  int           // the broker's process, for its CPU time (0: unknown)
 
-	Skip map[string]bool // measurements to leave out: bare, kcat, naive, http, e2e, e2e50, memory, sweep, latency, storm, tls
+	Skip map[string]bool // measurements to leave out: bare, kcat, naive, http, e2e, e2e50, memory, sweep, latency, storm, tls, receipts, tracing
 	Log  io.Writer
 }
 
@@ -128,6 +128,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 		{"storm", b.storms},
 		{"tls", b.tlsRuns},
 		{"receipts", b.receiptsRuns},
+		{"tracing", b.tracingRuns},
 	}
 	for _, s := range steps {
 		if opt.Skip[s.name] {
