@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/batch"
@@ -301,6 +303,45 @@ func TestTracedTransportPropagatesOnlyWhenAsked(t *testing.T) {
 			}
 			if httpSpans != 1 {
 				t.Errorf("%d HTTP client spans under the request span, want 1", httpSpans)
+			}
+		})
+	}
+}
+
+// BenchmarkSendTransport is one Client.Send over loopback through the bare transport (what
+// runs with tracing off), otelhttp over a no-op provider, and otelhttp recording spans.
+func BenchmarkSendTransport(b *testing.B) {
+	ack := benchAck(benchIDs)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header()["Content-Type"] = []string{"application/json"}
+		w.Write(ack)
+	}))
+	defer srv.Close()
+	items := benchItems(b, "s1", benchIDs)
+	env := items[0].Notification.Envelope
+	body := Body(env, items)
+	url := NewRouter(srv.URL+"/{client}", srv.URL+"/{hint}", "", 100).URL(env)
+	sdk := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
+	defer func() { _ = sdk.Shutdown(context.Background()) }()
+	for _, tt := range []struct {
+		name string
+		wrap func(http.RoundTripper) http.RoundTripper
+	}{
+		{"bare", func(rt http.RoundTripper) http.RoundTripper { return rt }},
+		{"otelhttp-noop", func(rt http.RoundTripper) http.RoundTripper { return Traced(rt, tracenoop.NewTracerProvider(), false) }},
+		{"otelhttp-sdk", func(rt http.RoundTripper) http.RoundTripper { return Traced(rt, sdk, false) }},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			transport := NewTransport(4)
+			defer transport.CloseIdleConnections()
+			c := &Client{HTTP: &http.Client{Transport: tt.wrap(transport)}, Timeout: 10 * time.Second}
+			b.ReportAllocs()
+			defer cpuPerOp(b)()
+			for b.Loop() {
+				if _, err := c.Send(context.Background(), url, body); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

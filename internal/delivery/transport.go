@@ -77,7 +77,8 @@ func rootsWith(path string) (*x509.CertPool, error) {
 // its request span. Trace headers go to Target only when propagate is true
 // (target.propagateTrace): sending them is a decision about data shared with a third party.
 // Metrics stay Prometheus: otelhttp's own go to a no-op meter. Call it only when tracing is
-// on; off, the transport is used bare, so tracing off costs nothing on this path.
+// on; off, the transport is used bare: even over a no-op provider otelhttp cost about 40 µs
+// of CPU and 22 allocations per request (BenchmarkSendTransport), some 7 µs per event.
 func Traced(rt http.RoundTripper, tp trace.TracerProvider, propagate bool) http.RoundTripper {
 	var props propagation.TextMapPropagator = propagation.NewCompositeTextMapPropagator() // injects nothing
 	if propagate {
