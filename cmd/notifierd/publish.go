@@ -25,6 +25,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/kafkaconn"
 	"github.com/notifierd/notifierd/internal/tracing"
+	"github.com/notifierd/notifierd/internal/tracing/kafkaheaders"
 	"github.com/notifierd/notifierd/pkg/notify"
 	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
@@ -292,7 +293,7 @@ func (p *positions) print(w io.Writer) {
 // this command's under it, exported when end is called.
 func publishTrace(ctx context.Context, topic string, n int, lookup func(string) (string, bool)) (_ context.Context, end func(error), _ error) {
 	carrier := propagation.MapCarrier{}
-	for env, key := range map[string]string{"TRACEPARENT": tracing.HeaderTraceparent, "TRACESTATE": tracing.HeaderTracestate} {
+	for env, key := range map[string]string{"TRACEPARENT": kafkaheaders.HeaderTraceparent, "TRACESTATE": kafkaheaders.HeaderTracestate} {
 		if v, ok := lookup(env); ok {
 			carrier[key] = v
 		}

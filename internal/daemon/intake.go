@@ -15,7 +15,7 @@ import (
 	"github.com/notifierd/notifierd/internal/event"
 	"github.com/notifierd/notifierd/internal/lease"
 	"github.com/notifierd/notifierd/internal/metrics"
-	"github.com/notifierd/notifierd/internal/tracing"
+	"github.com/notifierd/notifierd/internal/tracing/kafkaheaders"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -50,7 +50,7 @@ func (in *intake) Handle(ctx context.Context, msg kafka.Message, l *lease.Lease)
 		in.log.Debug("invalid event", zap.String("topic", src.Topic), zap.Int("partition", src.Partition), zap.Int64("offset", src.Offset), zap.Error(err))
 		e := dlq.Entry{Source: src, Key: msg.Key, Value: msg.Value, Reason: reason, Detail: err.Error(), Lease: l}
 		if in.traces {
-			e.Trace = tracing.Extract(msg.Headers)
+			e.Trace = kafkaheaders.Extract(msg.Headers)
 		}
 		return in.deadLetters.Send(ctx, e)
 	}
@@ -63,7 +63,7 @@ func (in *intake) Handle(ctx context.Context, msg kafka.Message, l *lease.Lease)
 	in.metrics.BufferedBytes.Add(float64(size))
 	it := batch.NewItem(n, src, msg.Key, msg.Value, l)
 	if in.traces {
-		it.Trace = tracing.Extract(msg.Headers)
+		it.Trace = kafkaheaders.Extract(msg.Headers)
 	}
 	in.batcher.Add(it)
 	return nil

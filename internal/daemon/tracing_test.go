@@ -23,6 +23,7 @@ import (
 	"github.com/notifierd/notifierd/internal/kafkatest"
 	"github.com/notifierd/notifierd/internal/targetsim"
 	"github.com/notifierd/notifierd/internal/tracing"
+	"github.com/notifierd/notifierd/internal/tracing/kafkaheaders"
 	"github.com/notifierd/notifierd/pkg/notify"
 	"github.com/notifierd/notifierd/pkg/notify/publish"
 )
@@ -134,7 +135,7 @@ func TestSpansReachTheCollectorLinkedToTheProducers(t *testing.T) {
 	// And one record that is not an event, with a trace context: its dead letter links to it.
 	ctx, badSpan := producerTP.Tracer("shop").Start(context.Background(), "bad")
 	bad := kafka.Message{Key: []byte("s3"), Value: []byte(`{"type":`)}
-	tracing.Inject(ctx, &bad.Headers)
+	kafkaheaders.Inject(ctx, &bad.Headers)
 	badSpan.End()
 	kafkatest.Produce(t, h.broker, h.topic, bad)
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/notifierd/notifierd/internal/tracing"
+	"github.com/notifierd/notifierd/internal/tracing/kafkaheaders"
 	"github.com/notifierd/notifierd/pkg/notify"
 )
 
@@ -90,7 +90,7 @@ func (p *Publisher) Publish(ctx context.Context, events ...notify.Event) error {
 	now := p.now()
 	msgs := make([]kafka.Message, 0, len(events))
 	var headers []kafka.Header // the caller's span context, if any: one slice every record shares
-	tracing.Inject(ctx, &headers)
+	kafkaheaders.Inject(ctx, &headers)
 	var invalid []EventError
 	for i := range events {
 		key, value, err := notify.Encode(&events[i], now, p.limits)

@@ -1,4 +1,6 @@
-package tracing
+// Package kafkaheaders carries W3C trace context in Kafka record headers: apart from package
+// tracing so that the delivery core, which records spans, stays free of Kafka.
+package kafkaheaders
 
 import (
 	"context"
