@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -332,7 +333,7 @@ func (d *Dispatcher) acknowledge(ctx context.Context, s *session, env *event.Env
 	var answer Answer
 	if d.receipts != nil {
 		answer = Answer{RequestID: resp.RequestID, EdgeHost: resp.EdgeHost, TntID: resp.TntID,
-			LocationHint: firstHint(env.Hint, HintFromEdgeHost(resp.EdgeHost)), Status: http.StatusOK, Attempts: s.attempts, At: now}
+			LocationHint: cmp.Or(env.Hint, HintFromEdgeHost(resp.EdgeHost)), Status: http.StatusOK, Attempts: s.attempts, At: now}
 	}
 	for _, it := range part {
 		if !resp.Acked[it.Notification.ID] {
@@ -531,12 +532,3 @@ func statusClassLabel(class int) string {
 // SendReceipts makes the dispatcher hand acknowledged items to r, which settles them once
 // their receipts are written. Call it before Run.
 func (d *Dispatcher) SendReceipts(r Receipts) { d.receipts = r }
-
-func firstHint(hints ...string) string {
-	for _, h := range hints {
-		if h != "" {
-			return h
-		}
-	}
-	return ""
-}
