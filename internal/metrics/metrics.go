@@ -1,5 +1,7 @@
-// Package metrics defines every notifierd_* Prometheus metric in one place, registered on a
+// Package metrics defines the notifierd_* Prometheus metrics in one place, registered on a
 // registry the caller passes in, so tests and the demo can run several daemons side by side.
+// The one exception is notifierd_routes_*: package routes registers those itself, and only
+// when kafka.routesTopic is set.
 package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
