@@ -3,6 +3,7 @@ package event
 import (
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 
@@ -128,11 +129,9 @@ func appendMap(b []byte, name string, m map[string]string) []byte {
 // appendString quotes s. Most strings need no escape and are copied as they are; the rest
 // are valid UTF-8 (the message was checked), so quoting cannot fail.
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if needsEscape[s[i]] {
-			out, _ := jsontext.AppendQuote(b, s)
-			return out
-		}
+	if plainPrefix(unsafe.Slice(unsafe.StringData(s), len(s))) < len(s) {
+		out, _ := jsontext.AppendQuote(b, s)
+		return out
 	}
 	b = append(b, '"')
 	b = append(b, s...)
