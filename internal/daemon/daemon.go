@@ -58,7 +58,7 @@ type Daemon struct {
 	// consumerTransport carries fetches and commits, with metadata that follows leaders closely.
 	consumerTransport *kafka.Transport
 	// httpTransport pools the Target connections; closed at the end of Run.
-	httpTransport *http.Transport
+	httpTransport *delivery.Transport
 	consumer      *consumer.Consumer
 	live          *liveness
 	// routes keeps learned edge routes in kafka.routesTopic; nil when the key is empty.

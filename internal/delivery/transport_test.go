@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +44,7 @@ func httpsSim(t *testing.T, opts targetsim.TLSOptions) (url, caFile string) {
 const simBody = `{"context":{"channel":"web"},"id":{"tntId":"abc.21_0"},"notifications":[{"id":"n1","type":"display","timestamp":1700000000000,"tokens":["t"],"mbox":{"name":"m"}}]}`
 
 // postOver posts a valid delivery request through tr and returns the protocol it used.
-func postOver(t *testing.T, tr *http.Transport, url string) (protoMajor int, err error) {
+func postOver(t *testing.T, tr *Transport, url string) (protoMajor int, err error) {
 	t.Helper()
 	t.Cleanup(tr.CloseIdleConnections)
 	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Post(url+"/c/acme/rest/v1/delivery?sessionId=s1", "application/json", strings.NewReader(simBody))
@@ -55,7 +59,7 @@ func postOver(t *testing.T, tr *http.Transport, url string) (protoMajor int, err
 	return resp.ProtoMajor, nil
 }
 
-func mustTransport(t *testing.T, cfg TransportConfig) *http.Transport {
+func mustTransport(t *testing.T, cfg TransportConfig) *Transport {
 	t.Helper()
 	tr, err := NewTransportWith(cfg)
 	if err != nil {
@@ -129,7 +133,7 @@ func TestTransportCAFileKeepsSystemRoots(t *testing.T) {
 	}
 	want := system.Clone()
 	want.AppendCertsFromPEM(pemBytes)
-	got := mustTransport(t, TransportConfig{MaxConnsPerHost: 1, CAFile: caFile}).TLSClientConfig.RootCAs
+	got := mustTransport(t, TransportConfig{MaxConnsPerHost: 1, CAFile: caFile}).TLSClientConfig().RootCAs
 	if !got.Equal(want) {
 		t.Error("the roots are not the system roots plus the CA file")
 	}
@@ -150,5 +154,59 @@ func TestTransportCAFileErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), path) {
 			t.Errorf("%s: %v, want an error naming the file", filepath.Base(path), err)
 		}
+	}
+}
+
+// A burst of requests to an h2 server shares a few connections: one per server stream limit
+// (Go's server allows 250), not one per request as net/http's own h2 dialled them (about
+// 1,000 for a burst of 500). Every request is held until all have arrived, so the burst is
+// in flight at once.
+func TestHTTP2BurstSharesConnections(t *testing.T) {
+	const burst = 500
+	var arrived, conns atomic.Int64
+	all := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if arrived.Add(1) == burst {
+			close(all)
+		}
+		select {
+		case <-all:
+		case <-r.Context().Done():
+		}
+		_, _ = w.Write([]byte(r.Proto))
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr := mustTransport(t, TransportConfig{MaxConnsPerHost: 2048, CAFile: caFile, HTTP2: true})
+	t.Cleanup(tr.CloseIdleConnections)
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Go(func() {
+			resp, err := client.Get(srv.URL)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			if resp.ProtoMajor != 2 {
+				t.Errorf("HTTP/%d, want HTTP/2", resp.ProtoMajor)
+			}
+		})
+	}
+	wg.Wait()
+	if n := conns.Load(); n > 3 {
+		t.Fatalf("%d connections for a burst of %d requests, want at most 3", n, burst)
 	}
 }
