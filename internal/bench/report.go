@@ -207,6 +207,19 @@ func (f CPUFloor) Ceiling(cpus int) float64 {
 // Total is the floor per event.
 func (f CPUFloor) Total() time.Duration { return f.Kafka + f.HTTP }
 
+// readPerEvent is the CPU of the bare read per event: notifierd's fetcher when measured (what
+// the daemon reads with), else kafka.Reader.
+func readPerEvent(r *Results) (time.Duration, bool) {
+	if r.Bare == nil || r.Bare.Events == 0 { // the report compares with it
+		return 0, false
+	}
+	read := r.Bare
+	if r.BareFetch != nil && r.BareFetch.Events > 0 {
+		read = r.BareFetch
+	}
+	return read.CPU / time.Duration(read.Events), true
+}
+
 // CPUFloorOf computes the floor when the run has the baselines and the 0 ms drain.
 func CPUFloorOf(r *Results) (CPUFloor, bool) {
 	var drain *DaemonRun
@@ -215,15 +228,12 @@ func CPUFloorOf(r *Results) (CPUFloor, bool) {
 			drain = &r.E2E[i].Drain
 		}
 	}
-	if drain == nil || drain.Acked == 0 || r.Bare == nil || r.Bare.Events == 0 || r.HTTPFloor == nil || r.HTTPFloor.Requests == 0 {
+	read, ok := readPerEvent(r)
+	if drain == nil || drain.Acked == 0 || !ok || r.HTTPFloor == nil || r.HTTPFloor.Requests == 0 {
 		return CPUFloor{}, false
 	}
-	read := r.Bare
-	if r.BareFetch != nil && r.BareFetch.Events > 0 { // what the daemon reads with
-		read = r.BareFetch
-	}
 	f := CPUFloor{
-		Kafka:            read.CPU / time.Duration(read.Events),
+		Kafka:            read,
 		PerRequest:       r.HTTPFloor.CPUPerRequest(),
 		RequestsPerEvent: float64(drain.Requests) / float64(drain.Acked),
 		Daemon:           drain.CPUPerEvent(),
