@@ -210,3 +210,54 @@ func TestHTTP2BurstSharesConnections(t *testing.T) {
 		t.Fatalf("%d connections for a burst of %d requests, want at most 3", n, burst)
 	}
 }
+
+// An h2 connection that the server closes is dropped from the pool: after Target restarts
+// on the same address, requests go through again instead of failing on a dead connection.
+func TestHTTP2RecoversAfterServerRestart(t *testing.T) {
+	tl, err := targetsim.NewTLS(targetsim.TLSOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, tl.CAPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serve := func(ln net.Listener) *httptest.Server {
+		srv := httptest.NewUnstartedServer(targetsim.New(targetsim.Config{}, targetsim.Faults{}))
+		srv.Listener.Close()
+		srv.Listener = ln
+		srv.TLS = tl.ServerConfig()
+		srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+		srv.StartTLS()
+		return srv
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	first := serve(ln)
+	url := first.URL
+	c := &Client{HTTP: &http.Client{Transport: mustTransport(t, TransportConfig{MaxConnsPerHost: 4, CAFile: caFile, HTTP2: true})}, Timeout: 5 * time.Second}
+	send := func() error {
+		_, err := c.Send(context.Background(), url+"/c/acme/rest/v1/delivery?sessionId=s1", []byte(simBody))
+		return err
+	}
+	if err := send(); err != nil {
+		t.Fatalf("before the restart: %v", err)
+	}
+	first.CloseClientConnections()
+	first.Close()
+	if err := send(); err == nil {
+		t.Fatal("a request went through with Target down")
+	}
+	ln2, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := serve(ln2)
+	defer second.Close()
+	if err := send(); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+}
