@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -259,5 +260,52 @@ func TestHTTP2RecoversAfterServerRestart(t *testing.T) {
 	defer second.Close()
 	if err := send(); err != nil {
 		t.Fatalf("after the restart: %v", err)
+	}
+}
+
+// An HTTPS request that a proxy must carry (HTTPS_PROXY) goes through it with CONNECT, not
+// straight to the host over notifierd's own h2 pool, which knows no proxies.
+func TestHTTPSThroughAProxy(t *testing.T) {
+	url, caFile := httpsSim(t, targetsim.TLSOptions{})
+	var tunnelled atomic.Value
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		tunnelled.Store(r.Host)
+		upstream, err := net.Dial("tcp", r.Host)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		client, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			upstream.Close()
+			return
+		}
+		_, _ = client.Write([]byte("HTTP/1.1 200 Connection established\r\n\r\n"))
+		go func() {
+			_, _ = io.Copy(upstream, buf)
+			upstream.Close()
+		}()
+		_, _ = io.Copy(client, upstream)
+		client.Close()
+	}))
+	t.Cleanup(proxy.Close)
+	proxyURL, err := neturl.Parse(proxy.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := mustTransport(t, TransportConfig{MaxConnsPerHost: 4, CAFile: caFile, HTTP2: true})
+	tr.http1.Proxy = http.ProxyURL(proxyURL) // as HTTPS_PROXY would, loopback included
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &Client{HTTP: &http.Client{Transport: tr}, Timeout: 10 * time.Second}
+	resp, err := c.Send(context.Background(), url+"/c/acme/rest/v1/delivery?sessionId=s1", []byte(simBody))
+	if err != nil || !resp.Acked["n1"] {
+		t.Fatalf("through the proxy: %+v, %v", resp, err)
+	}
+	if got, want := tunnelled.Load(), strings.TrimPrefix(url, "https://"); got != want {
+		t.Fatalf("the proxy tunnelled %v, want %s", got, want)
 	}
 }
