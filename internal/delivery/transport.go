@@ -131,10 +131,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.http1.RoundTrip(req)
 	}
 	resp, err := t.h2.RoundTrip(req)
-	if err == nil || !t.http1Only(addr) || req.GetBody == nil {
+	if !errors.Is(err, errNoH2) || req.GetBody == nil {
 		return resp, err
 	}
-	// The handshake showed no h2: nothing was sent, so the request goes again over HTTP/1.1.
+	// The handshake showed no h2 (this request's dial or the one it waited for): nothing was
+	// sent, so the request goes again over HTTP/1.1.
 	again := req.Clone(req.Context())
 	if again.Body, err = req.GetBody(); err != nil {
 		return nil, err
