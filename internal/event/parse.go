@@ -51,6 +51,9 @@ func parseEvent(value []byte, ev *notify.Event) error {
 type parser struct {
 	data []byte
 	pos  int
+	// spaced records that validValue met whitespace between tokens: the raw value it
+	// checked needs compacting.
+	spaced bool
 }
 
 // text is b as a string without a copy: b is part of the message, or a fresh unescaped copy,
@@ -399,8 +402,9 @@ func (p *parser) int64(field string) (int64, error) {
 func (p *parser) raw() (json.RawMessage, error) {
 	p.peek() // past the whitespace before the value
 	start := p.pos
-	if ok, spaced := p.validValue(0); ok {
-		return compactRaw(p.data[start:p.pos], spaced, start)
+	p.spaced = false
+	if p.validValue(0) {
+		return compactRaw(p.data[start:p.pos], p.spaced, start)
 	}
 	p.pos = start // rejected: go over it again the slow way, to say why
 	spaced, err := p.skipValue()

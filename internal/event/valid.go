@@ -5,122 +5,115 @@ package event
 const maxDepth = 10000
 
 // validValue moves past one JSON value at p.pos and reports whether it is valid I-JSON (the
-// message is already known to be UTF-8) and whether whitespace sits inside it. It checks in
-// one pass what raw used to find with skipValue and then check again with jsontext, which
-// was a tenth of the decoder's time. It builds no errors: raw goes back over a value it
-// rejects to say why.
-func (p *parser) validValue(depth int) (ok, spaced bool) {
+// message is already known to be UTF-8); whitespace it meets between tokens sets p.spaced.
+// It checks in one pass what raw used to find with skipValue and then check again with
+// jsontext, which was a tenth of the decoder's time. It builds no errors: raw goes back over
+// a value it rejects to say why.
+func (p *parser) validValue(depth int) bool {
 	if p.pos >= len(p.data) {
-		return false, false
+		return false
 	}
 	switch c := p.data[p.pos]; c {
 	case '"':
 		_, err := p.str()
-		return err == nil, false
-	case '{', '[':
-		if depth == maxDepth {
-			return false, false
-		}
-		if c == '{' {
-			return p.validObject(depth + 1)
-		}
-		return p.validArray(depth + 1)
+		return err == nil
+	case '{':
+		return depth < maxDepth && p.validObject(depth+1)
+	case '[':
+		return depth < maxDepth && p.validArray(depth+1)
 	case 't':
-		return p.validLiteral("true"), false
+		return p.validLiteral("true")
 	case 'f':
-		return p.validLiteral("false"), false
+		return p.validLiteral("false")
 	case 'n':
-		return p.validLiteral("null"), false
+		return p.validLiteral("null")
 	default:
-		return p.validNumber(), false
+		return p.validNumber()
 	}
 }
 
-// space moves past whitespace and reports whether there was any.
-func (p *parser) space() bool {
+// space moves past whitespace, noting in p.spaced that there was some.
+func (p *parser) space() {
 	start := p.pos
-	for p.pos < len(p.data) {
-		switch p.data[p.pos] {
-		case ' ', '\t', '\n', '\r':
-			p.pos++
-		default:
-			return p.pos != start
-		}
+	for p.pos < len(p.data) && (p.data[p.pos] == ' ' || p.data[p.pos] == '\t' || p.data[p.pos] == '\n' || p.data[p.pos] == '\r') {
+		p.pos++
 	}
-	return p.pos != start
+	p.spaced = p.spaced || p.pos != start
 }
 
-func (p *parser) validObject(depth int) (ok, spaced bool) {
-	p.pos++ // '{'
-	spaced = p.space()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+// opened moves past an object's or array's opening byte and reports whether closing follows
+// at once (the container is empty; p is then past it).
+func (p *parser) opened(closing byte) (empty bool) {
+	p.pos++
+	p.space()
+	if p.pos < len(p.data) && p.data[p.pos] == closing {
 		p.pos++
-		return true, spaced
+		return true
+	}
+	return false
+}
+
+func (p *parser) validObject(depth int) bool {
+	if p.opened('}') {
+		return true
 	}
 	var small [24][]byte
 	names := nameSet{small: small[:0]}
 	for {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
-			return false, false
+			return false
 		}
 		name, err := p.str()
 		if err != nil {
-			return false, false
+			return false
 		}
 		var dup bool
 		if names, dup = names.add(name); dup {
-			return false, false
+			return false
 		}
-		spaced = p.space() || spaced
+		p.space()
 		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
-			return false, false
+			return false
 		}
 		p.pos++
-		spaced = p.space() || spaced
-		ok, more, s := p.validMember(depth, '}')
-		if !ok || !more {
-			return ok, ok && (s || spaced)
+		p.space()
+		if ok, more := p.validMember(depth, '}'); !ok || !more {
+			return ok
 		}
-		spaced = s || spaced
 	}
 }
 
-func (p *parser) validArray(depth int) (ok, spaced bool) {
-	p.pos++ // '['
-	spaced = p.space()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		return true, spaced
+func (p *parser) validArray(depth int) bool {
+	if p.opened(']') {
+		return true
 	}
 	for {
-		ok, more, s := p.validMember(depth, ']')
-		if !ok || !more {
-			return ok, ok && (s || spaced)
+		if ok, more := p.validMember(depth, ']'); !ok || !more {
+			return ok
 		}
-		spaced = s || spaced
 	}
 }
 
 // validMember checks an element of an array or the value of an object member, and what
 // follows it: a ',' (more come) or the closing byte.
-func (p *parser) validMember(depth int, closing byte) (ok, more, spaced bool) {
-	ok, spaced = p.validValue(depth)
-	if !ok {
-		return false, false, false
+func (p *parser) validMember(depth int, closing byte) (ok, more bool) {
+	if !p.validValue(depth) {
+		return false, false
 	}
-	spaced = p.space() || spaced
+	p.space()
 	if p.pos >= len(p.data) {
-		return false, false, false
+		return false, false
 	}
 	switch p.data[p.pos] {
 	case ',':
 		p.pos++
-		return true, true, p.space() || spaced
+		p.space()
+		return true, true
 	case closing:
 		p.pos++
-		return true, false, spaced
+		return true, false
 	}
-	return false, false, false
+	return false, false
 }
 
 func (p *parser) validLiteral(lit string) bool {
