@@ -1,6 +1,7 @@
 // Package tracing owns notifierd's OpenTelemetry tracing: the tracer provider built from the
-// standard OTEL_* environment variables (off unless an exporter is named), the W3C trace
-// context carried in Kafka record headers, and the attribute names the spans share.
+// standard OTEL_* environment variables (off unless an exporter is named) and the attribute
+// names the spans share. The W3C trace context carried in Kafka record headers lives in
+// kafkaheaders, so that this package, which delivery imports, stays free of Kafka.
 // Nothing here sets OpenTelemetry's globals: main wires the provider it gets from Setup.
 package tracing
 
