@@ -11,8 +11,9 @@
 //     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
 //     window's mean round trip exceeds Tolerance times the baseline (the lowest window mean,
-//     measured afresh every 30 s by one window at half the limit) and Slack beyond it, or
-//     halved when more than LossTolerance of the window's requests were pushed back.
+//     measured afresh every 30 s at half the limit, from requests sent once those in flight
+//     have fallen to it) and Slack beyond it, or halved when more than LossTolerance of the
+//     window's requests were pushed back.
 //
 // failsafe-go's adaptivelimiter, the maintained candidate, judges by latency alone (a 429
 // storm answers fast, so it would grow) and moves by log10(limit) per window of at least a
@@ -77,9 +78,12 @@ type Limiter struct {
 	inflight  int
 	slowStart bool
 	baseline  time.Duration // the uncongested round trip: the lowest window mean since the last probe
-	// A probe runs one window at half the limit to measure the baseline afresh.
+	// A probe runs at half the limit to measure the baseline afresh: once the requests in
+	// flight have fallen to that half (probeFrom), from the answers to requests sent since.
 	probing     bool
 	beforeProbe float64
+	probeFrom   time.Time
+	probe       window
 	nextProbe   time.Time
 	lastMean    time.Duration // the last window's mean round trip: the next window's length
 	win         window
@@ -124,6 +128,10 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) {
 	l.inflight--
 	switch outcome {
 	case Accepted:
+		if l.probing {
+			l.probeAnswer(now, rtt)
+			break
+		}
 		l.win.accepted++
 		l.win.sum += rtt
 		if l.slowStart && float64(l.win.maxInflight) >= l.limit/2 {
@@ -154,7 +162,7 @@ func (l *Limiter) decide(now time.Time) {
 		l.set(l.limit / 2)
 		return
 	}
-	if w.accepted == 0 {
+	if w.accepted == 0 || l.probing { // a probe's answers are judged by probeAnswer
 		return
 	}
 	mean := w.sum / time.Duration(w.accepted)
@@ -163,16 +171,6 @@ func (l *Limiter) decide(now time.Time) {
 	// whose answers spread from 5 to 150 ms is not congested, though its mean is many times
 	// its minimum. A few answers make no mean worth judging.
 	judged := w.accepted >= minJudged
-	if judged && l.probing {
-		// The probe's window ran at half the limit: whatever queueing the limit caused is
-		// gone from its mean, which is the baseline until the next probe.
-		l.baseline, l.probing, l.nextProbe = mean, false, now.Add(probeEvery)
-		l.set(l.beforeProbe)
-		return
-	}
-	if l.probing {
-		return
-	}
 	congested := false
 	if judged {
 		if l.baseline == 0 || mean < l.baseline {
@@ -184,7 +182,7 @@ func (l *Limiter) decide(now time.Time) {
 		// A baseline that only ever falls would be wrong after a lasting change of route, and
 		// one that follows the means would learn the queueing the limit itself causes; so,
 		// like BBR's ProbeRTT, measure it afresh now and then, for one window at half the limit.
-		l.probing, l.beforeProbe = true, l.limit
+		l.probing, l.beforeProbe, l.probeFrom, l.probe = true, l.limit, time.Time{}, window{}
 		l.set(l.limit / 2)
 		return
 	}
@@ -203,6 +201,33 @@ func (l *Limiter) decide(now time.Time) {
 	default:
 		l.set(l.limit + max(1, l.limit/10))
 	}
+}
+
+// probeAnswer judges an answer that came back during a probe. Answers to requests sent
+// before the in-flight requests fell to the probe's limit waited behind the queue the full
+// limit built, so they would teach that queue as the baseline (and the limit would double at
+// every probe); only the round trips of requests sent since count. A probe that gathers
+// too few of them (demand fell) ends without a new baseline.
+func (l *Limiter) probeAnswer(now time.Time, rtt time.Duration) {
+	if l.probeFrom.IsZero() {
+		if l.inflight <= int(l.limit) {
+			l.probeFrom = now
+		}
+		return
+	}
+	if !now.Add(-rtt).Before(l.probeFrom) {
+		l.probe.accepted++
+		l.probe.sum += rtt
+	}
+	if l.probe.accepted >= max(minJudged, int(l.limit)/2) {
+		l.baseline = l.probe.sum / time.Duration(l.probe.accepted)
+		l.lastMean = min(l.baseline, time.Second)
+	} else if now.Sub(l.probeFrom) < max(4*l.lastMean, time.Second) {
+		return
+	}
+	l.probing, l.nextProbe = false, now.Add(probeEvery)
+	l.set(l.beforeProbe)
+	l.win = window{start: now, maxInflight: l.inflight}
 }
 
 func (l *Limiter) set(limit float64) {

@@ -234,3 +234,50 @@ func TestPushBackDuringAProbeEndsIt(t *testing.T) {
 		t.Fatalf("limit %d (probing %v) after push-back during a probe at %d; want the cut kept, not the pre-probe limit back", l.Limit(), l.probing, probing)
 	}
 }
+
+// queueingDestination serves requests one after another at rate per second, each taking at
+// least base: what a client whose own CPU is the bottleneck sees. Unlike roundTrip it keeps
+// requests in flight across windows, as a running daemon does, so a window that begins with
+// the limit cut still holds answers to requests sent before the cut.
+type queueingDestination struct {
+	interval time.Duration
+	base     time.Duration
+	sent     []time.Time // in flight, oldest first
+	lastDone time.Time
+}
+
+// run keeps the limit's slots taken and answers them in order for d.
+func (q *queueingDestination) run(l *Limiter, c *clock, d time.Duration) (peak int) {
+	end := c.now.Add(d)
+	for c.now.Before(end) {
+		for l.TryAcquire(c.now) {
+			q.sent = append(q.sent, c.now)
+		}
+		done := q.sent[0].Add(q.base)
+		if next := q.lastDone.Add(q.interval); next.After(done) {
+			done = next
+		}
+		c.now, q.lastDone = done, done
+		l.Release(done, done.Sub(q.sent[0]), Accepted)
+		q.sent = q.sent[1:]
+		peak = max(peak, l.Limit())
+	}
+	return peak
+}
+
+func TestAProbeDoesNotLearnTheQueueItIsDraining(t *testing.T) {
+	// 2,000 requests a second at best, 2 ms at least each: beyond a few in flight, every
+	// request waits behind the others and its round trip grows with the limit. The probe
+	// at half the limit must measure the round trip of requests sent at half the limit, not
+	// of those still queued from before it; otherwise each probe learns the queue as the
+	// baseline and the limit doubles every 30 s up to the cap.
+	c := newClock()
+	l := New(Defaults(2048))
+	q := &queueingDestination{interval: time.Second / 2000, base: 2 * time.Millisecond}
+	q.run(l, c, time.Minute) // slow start and the first probes
+	peak := q.run(l, c, 5*time.Minute)
+	// Slack (50 ms) beyond the baseline is tolerated: about 100 ms of queue at 2,000 a second.
+	if peak > 400 {
+		t.Fatalf("limit peaked at %d over 5 minutes of a queue growing with it; want it held near 200, not drifting to the cap", peak)
+	}
+}
