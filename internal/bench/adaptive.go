@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/notifierd/notifierd/internal/targetsim"
@@ -28,29 +29,39 @@ func (b *Bench) latencyData(ctx context.Context) (string, *Produced, error) {
 }
 
 // latencyPoints drains the same data set at each simulator latency, with limits held static
-// at staticConcurrency (notifierd before adaptive concurrency) and adapting per edge.
+// at staticConcurrency (notifierd before adaptive concurrency) and adapting per edge, then
+// with adapting limits again in the reverse order of the latencies.
 func (b *Bench) latencyPoints(ctx context.Context) error {
 	topic, p, err := b.latencyData(ctx)
 	if err != nil {
 		return err
 	}
+	var passes []LatencyPoint
 	for _, ms := range b.opt.LatencyPoints {
-		for _, static := range []bool{true, false} {
-			mode := "adaptive"
-			if static {
-				mode = "static"
-			}
-			b.logf("latency: %d ms, %s limits, %d events", ms, mode, p.Count())
-			run, err := b.runDaemon(ctx, daemonRun{
-				name: fmt.Sprintf("latency-%dms-%s", ms, mode), topic: topic,
-				latency: time.Duration(ms) * time.Millisecond, static: static,
-				bound: b.opt.SweepTime, produced: p, partialOK: true, timeline: true,
-			})
-			if err != nil {
-				return err
-			}
-			b.res.Latency = append(b.res.Latency, LatencyPoint{LatencyMs: ms, Static: static, Run: *run})
+		passes = append(passes, LatencyPoint{LatencyMs: ms, Static: true}, LatencyPoint{LatencyMs: ms})
+	}
+	for _, ms := range slices.Backward(b.opt.LatencyPoints) {
+		passes = append(passes, LatencyPoint{LatencyMs: ms, Repeat: true})
+	}
+	for _, pt := range passes {
+		b.logf("latency: %d ms, %s limits, %d events", pt.LatencyMs, pt.Mode(), p.Count())
+		name := fmt.Sprintf("latency-%dms-adaptive", pt.LatencyMs)
+		switch {
+		case pt.Static:
+			name = fmt.Sprintf("latency-%dms-static", pt.LatencyMs)
+		case pt.Repeat:
+			name += "-2"
 		}
+		run, err := b.runDaemon(ctx, daemonRun{
+			name: name, topic: topic,
+			latency: time.Duration(pt.LatencyMs) * time.Millisecond, static: pt.Static,
+			bound: b.opt.SweepTime, produced: p, partialOK: true, timeline: true,
+		})
+		if err != nil {
+			return err
+		}
+		pt.Run = *run
+		b.res.Latency = append(b.res.Latency, pt)
 	}
 	return nil
 }

@@ -242,13 +242,20 @@ type SweepPoint struct {
 type LatencyPoint struct {
 	LatencyMs int
 	Static    bool
-	Run       DaemonRun
+	// Repeat marks the adaptive runs of the second pass, taken in the reverse order of the
+	// latencies so that a machine that slows down (or speeds up) over the step weighs on
+	// every point alike.
+	Repeat bool
+	Run    DaemonRun
 }
 
 // Mode names the point's limits.
 func (l LatencyPoint) Mode() string {
-	if l.Static {
+	switch {
+	case l.Static:
 		return fmt.Sprintf("static (%d)", staticConcurrency)
+	case l.Repeat:
+		return "adaptive, 2nd pass"
 	}
 	return "adaptive"
 }
