@@ -11,9 +11,9 @@
 //     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
 //     window's mean round trip exceeds Tolerance times the baseline (the lowest window mean,
-//     measured afresh every 30 s at half the limit, from requests sent once those in flight
-//     have fallen to it) and Slack beyond it, or halved when more than LossTolerance of the
-//     window's requests were pushed back.
+//     measured afresh at half the limit, from requests sent once those in flight have fallen
+//     to it: right after slow start, and every 30 s) and Slack beyond it, or halved when more
+//     than LossTolerance of the window's requests were pushed back.
 //
 // failsafe-go's adaptivelimiter, the maintained candidate, judges by latency alone (a 429
 // storm answers fast, so it would grow) and moves by log10(limit) per window of at least a
@@ -64,7 +64,7 @@ const probeEvery = 30 * time.Second
 func Defaults(maxLimit int) Config {
 	return Config{
 		Min: 1, Max: maxLimit, Initial: min(64, maxLimit),
-		Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05,
+		Tolerance: 2, Slack: 10 * time.Millisecond, LossTolerance: 0.05,
 		MinWindow: 20 * time.Millisecond,
 	}
 }
@@ -85,8 +85,11 @@ type Limiter struct {
 	probeFrom   time.Time
 	probe       window
 	nextProbe   time.Time
-	lastMean    time.Duration // the last window's mean round trip: the next window's length
-	win         window
+	// drainAfterStart marks the probe that follows slow start at once: it may only lower the
+	// baseline, where a periodic probe may also raise it (a lasting change of route).
+	drainAfterStart bool
+	lastMean        time.Duration // the last window's mean round trip: the next window's length
+	win             window
 }
 
 // window gathers the outcomes between two decisions.
@@ -158,7 +161,7 @@ func (l *Limiter) decide(now time.Time) {
 	if float64(w.pushedBack) > l.cfg.LossTolerance*float64(total) {
 		// Halved from where it stands; a probe under way ends, or its end would restore the
 		// limit from before the push-back.
-		l.slowStart, l.probing = false, false
+		l.slowStart, l.probing, l.drainAfterStart = false, false, false
 		l.set(l.limit / 2)
 		return
 	}
@@ -192,7 +195,12 @@ func (l *Limiter) decide(now time.Time) {
 	used := float64(w.maxInflight) >= l.limit/2
 	switch {
 	case congested:
-		l.slowStart = false
+		if l.slowStart {
+			// Slow start overshoots, and its baseline may come from a start that was itself
+			// slow; measure the baseline now, as BBR drains after its startup, rather than
+			// holding the overshoot until the next probe is due.
+			l.slowStart, l.nextProbe, l.drainAfterStart = false, now, true
+		}
 		l.set(l.limit * 0.9)
 	case !used:
 		// Demand, not the destination, bounded this window: no evidence to grow on.
@@ -220,12 +228,15 @@ func (l *Limiter) probeAnswer(now time.Time, rtt time.Duration) {
 		l.probe.sum += rtt
 	}
 	if l.probe.accepted >= max(minJudged, int(l.limit)/2) {
-		l.baseline = l.probe.sum / time.Duration(l.probe.accepted)
-		l.lastMean = min(l.baseline, time.Second)
+		mean := l.probe.sum / time.Duration(l.probe.accepted)
+		if !l.drainAfterStart || mean < l.baseline {
+			l.baseline = mean
+		}
+		l.lastMean = min(mean, time.Second)
 	} else if now.Sub(l.probeFrom) < max(4*l.lastMean, time.Second) {
 		return
 	}
-	l.probing, l.nextProbe = false, now.Add(probeEvery)
+	l.probing, l.nextProbe, l.drainAfterStart = false, now.Add(probeEvery), false
 	l.set(l.beforeProbe)
 	l.win = window{start: now, maxInflight: l.inflight}
 }

@@ -281,3 +281,19 @@ func TestAProbeDoesNotLearnTheQueueItIsDraining(t *testing.T) {
 		t.Fatalf("limit peaked at %d over 5 minutes of a queue growing with it; want it held near 200, not drifting to the cap", peak)
 	}
 }
+
+func TestASlowStartIsFollowedByAProbe(t *testing.T) {
+	// The daemon's first seconds are slow (partitions fetched at once, connections dialled):
+	// round trips of 100 ms become the baseline, and slow start runs up to where they double.
+	// Then the destination is what it is, 2,000 a second at 2 ms: the limit must come down to
+	// that within seconds, not hold the overshoot until the first periodic probe at 30 s.
+	c := newClock()
+	l := New(Defaults(2048))
+	q := &queueingDestination{interval: time.Second / 20000, base: 100 * time.Millisecond}
+	q.run(l, c, 500*time.Millisecond)
+	q.interval, q.base = time.Second/2000, 2*time.Millisecond
+	q.run(l, c, 10*time.Second)
+	if got := l.Limit(); got > 400 {
+		t.Fatalf("limit %d 10 s after a slow start; want the overshoot gone (≤ 400)", got)
+	}
+}
