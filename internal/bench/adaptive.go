@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"time"
 
@@ -28,9 +29,11 @@ func (b *Bench) latencyData(ctx context.Context) (string, *Produced, error) {
 	return topic, p, nil
 }
 
-// latencyPoints drains the same data set at each simulator latency, with limits held static
-// at staticConcurrency (notifierd before adaptive concurrency) and adapting per edge, then
-// with adapting limits again in the reverse order of the latencies.
+// latencyPoints drains the same data set at each simulator latency: over plain HTTP/1.1 with
+// limits held static at staticConcurrency (notifierd before adaptive concurrency) and
+// adapting per edge; then adapting over HTTPS with the default protocol, HTTP/2, as Target
+// is reached, there and back; then adapting over plain HTTP/1.1 again, back. Each latency's
+// two adaptive runs over a protocol thus sit symmetrically around the middle of the step.
 func (b *Bench) latencyPoints(ctx context.Context) error {
 	topic, p, err := b.latencyData(ctx)
 	if err != nil {
@@ -40,27 +43,42 @@ func (b *Bench) latencyPoints(ctx context.Context) error {
 	for _, ms := range b.opt.LatencyPoints {
 		passes = append(passes, LatencyPoint{LatencyMs: ms, Static: true}, LatencyPoint{LatencyMs: ms})
 	}
+	for _, ms := range b.opt.LatencyPoints {
+		passes = append(passes, LatencyPoint{LatencyMs: ms, TLS: true})
+	}
+	for _, ms := range slices.Backward(b.opt.LatencyPoints) {
+		passes = append(passes, LatencyPoint{LatencyMs: ms, TLS: true, Repeat: true})
+	}
 	for _, ms := range slices.Backward(b.opt.LatencyPoints) {
 		passes = append(passes, LatencyPoint{LatencyMs: ms, Repeat: true})
 	}
 	for _, pt := range passes {
-		b.logf("latency: %d ms, %s limits, %d events", pt.LatencyMs, pt.Mode(), p.Count())
+		b.logf("latency: %d ms, %s, %s limits, %d events", pt.LatencyMs, pt.Protocol(), pt.Mode(), p.Count())
 		name := fmt.Sprintf("latency-%dms-adaptive", pt.LatencyMs)
-		switch {
-		case pt.Static:
+		if pt.Static {
 			name = fmt.Sprintf("latency-%dms-static", pt.LatencyMs)
-		case pt.Repeat:
+		}
+		if pt.TLS {
+			name += "-h2"
+		}
+		if pt.Repeat {
 			name += "-2"
 		}
-		run, err := b.runDaemon(ctx, daemonRun{
+		run := daemonRun{
 			name: name, topic: topic,
 			latency: time.Duration(pt.LatencyMs) * time.Millisecond, static: pt.Static,
 			bound: b.opt.SweepTime, produced: p, partialOK: true, timeline: true,
-		})
+		}
+		if pt.TLS {
+			if run.tls, err = newSimTLS(filepath.Join(b.dir, name), false); err != nil {
+				return err
+			}
+		}
+		measured, err := b.runDaemon(ctx, run)
 		if err != nil {
 			return err
 		}
-		pt.Run = *run
+		pt.Run = *measured
 		b.res.Latency = append(b.res.Latency, pt)
 	}
 	return nil

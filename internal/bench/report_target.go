@@ -21,13 +21,14 @@ const (
 // AdaptiveChartFile is the throughput-over-time chart's file name, next to BENCHMARKS.md.
 const AdaptiveChartFile = "bench-adaptive.svg"
 
-// latencyRate is the mean events/s of the runs at ms with the given limits (two passes of
-// the adaptive ones), and their rates; 0 and none if there are none.
-func latencyRate(r *Results, ms int, static bool) (float64, []float64) {
+// latencyRate is the mean events/s of the runs at ms with the given limits over plain
+// HTTP/1.1 or HTTPS (two passes of the adaptive ones), and their rates; 0 and none if there
+// are none.
+func latencyRate(r *Results, ms int, static, tls bool) (float64, []float64) {
 	var rates []float64
 	sum := 0.0
 	for i := range r.Latency {
-		if l := &r.Latency[i]; l.LatencyMs == ms && l.Static == static {
+		if l := &r.Latency[i]; l.LatencyMs == ms && l.Static == static && l.TLS == tls {
 			rates = append(rates, l.Run.Rate())
 			sum += l.Run.Rate()
 		}
@@ -70,18 +71,23 @@ func evaluateTarget(r *Results) []Target {
 	}
 	out = append(out, t)
 
-	base, baseRates := latencyRate(r, 0, false)
-	for _, pt := range []struct {
-		ms   int
-		want float64
-	}{{100, TargetAt100ms}, {200, TargetAt200ms}} {
-		t := Target{Name: fmt.Sprintf("adaptive limits at %d ms of Target latency: ≥ %.0f %% of the 0 ms throughput", pt.ms, pt.want*100), Missing: true}
-		if rate, rates := latencyRate(r, pt.ms, false); rates != nil && base > 0 {
-			static, _ := latencyRate(r, pt.ms, true)
-			t = Target{Name: t.Name, Pass: rate >= pt.want*base,
-				Measured: fmt.Sprintf("%.0f %% (%s, of %s; static %d: %s/s)", rate/base*100, ratesText(rate, rates), ratesText(base, baseRates), staticConcurrency, FormatCount(static))}
+	for _, tls := range []bool{true, false} {
+		proto := LatencyPoint{TLS: tls}.Protocol()
+		base, baseRates := latencyRate(r, 0, false, tls)
+		for _, pt := range []struct {
+			ms   int
+			want float64
+		}{{100, TargetAt100ms}, {200, TargetAt200ms}} {
+			t := Target{Name: fmt.Sprintf("adaptive limits at %d ms of Target latency, %s: ≥ %.0f %% of the 0 ms throughput over the same", pt.ms, proto, pt.want*100), Missing: true}
+			if rate, rates := latencyRate(r, pt.ms, false, tls); rates != nil && base > 0 {
+				measured := fmt.Sprintf("%.0f %% (%s, of %s", rate/base*100, ratesText(rate, rates), ratesText(base, baseRates))
+				if static, runs := latencyRate(r, pt.ms, true, tls); runs != nil {
+					measured += fmt.Sprintf("; static %d: %s/s", staticConcurrency, FormatCount(static))
+				}
+				t = Target{Name: t.Name, Pass: rate >= pt.want*base, Measured: measured + ")"}
+			}
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
 	for _, s := range r.Storms {
 		fall, fell := s.Fall()
@@ -126,15 +132,15 @@ func renderTarget(r *Results) string {
 	if len(r.Latency) > 0 {
 		p("## Target latency: static against adaptive limits\n\n")
 		p("![throughput over time, static and adaptive limits, and requests in flight through storms](%s)\n\n", AdaptiveChartFile)
-		p("The same data set drained at each simulator latency by a fresh daemon and group: limits held at %d requests in flight (`target.adaptiveConcurrency: false`, `target.maxConcurrency: %d`, notifierd before adaptive limits) and adapting per edge (the defaults). The adaptive runs are taken twice, the second pass in the reverse order of the latencies, and judged on their mean: this machine's speed drifts by tens of per cent over minutes, and a mirrored pass weighs that drift on every point alike.\n\n", staticConcurrency, staticConcurrency)
-		p("| simulator latency | limits | events | events/s | × adaptive at 0 ms | CPU-µs/event | requests/event | peak limit | peak in flight | connections | complete |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-		base, _ := latencyRate(r, 0, false)
+		p("The same data set drained at each simulator latency by a fresh daemon and group. Over plain HTTP/1.1, with limits held at %d requests in flight (`target.adaptiveConcurrency: false`, `target.maxConcurrency: %d`, notifierd before adaptive limits) and adapting per edge (the defaults); and adapting over HTTPS with the default protocol, %s, as Target is reached. The adaptive runs are taken twice over each protocol, the second pass in the reverse order of the latencies, and judged on their mean: this machine's speed drifts by tens of per cent over minutes, and mirrored passes weigh that drift on every point alike. Rows are in the order they ran.\n\n", staticConcurrency, staticConcurrency, defaultTLSProtocol)
+		p("| simulator latency | protocol | limits | events | events/s | × adaptive at 0 ms (mean, same protocol) | CPU-µs/event | requests/event | peak limit | peak in flight | connections | complete |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, l := range r.Latency {
+			base, _ := latencyRate(r, 0, false, l.TLS)
 			var peakLimit, peakIn float64
 			for _, s := range l.Run.Timeline {
 				peakLimit, peakIn = max(peakLimit, s.Limit), max(peakIn, s.InFlight)
 			}
-			p("| %d ms | %s | %s | %s | %s | %s | %.3f | %.0f | %.0f | %d | %s |\n", l.LatencyMs, l.Mode(), textfmt.Thousands(l.Run.Acked), FormatCount(l.Run.Rate()),
+			p("| %d ms | %s | %s | %s | %s | %s | %s | %.3f | %.0f | %.0f | %d | %s |\n", l.LatencyMs, l.Protocol(), l.Mode(), textfmt.Thousands(l.Run.Acked), FormatCount(l.Run.Rate()),
 				ratio(l.Run.Rate(), base), usPerEvent(l.Run.CPU(), l.Run.Acked), float64(l.Run.Requests)/float64(max(l.Run.Acked, 1)), peakLimit, peakIn, l.Run.Conns, yesNo(l.Run.Complete))
 		}
 		p("\nevents/s over the time from joining the group to the last acknowledgement (or the time bound); the limit and requests in flight are the daemon's `notifierd_target_concurrency_limit` and `notifierd_requests_in_flight`, sampled every %s.\n\n", sampleEvery)
@@ -240,14 +246,15 @@ func AdaptiveChart(r *Results) []byte {
 			panel.Categories = append(panel.Categories, strconv.Itoa(int(at/time.Second)))
 		}
 		for _, l := range runs {
-			color := "#1f77b4"
-			switch {
-			case l.Static:
+			color := map[[2]bool]string{{false, false}: "#1f77b4", {false, true}: "#9ecae1", {true, false}: "#2ca02c", {true, true}: "#98df8a"}[[2]bool{l.TLS, l.Repeat}]
+			if l.Static {
 				color = "#d62728"
-			case l.Repeat:
-				color = "#9ecae1"
 			}
-			s := Series{Name: l.Mode(), Color: color}
+			name := l.Mode()
+			if l.TLS {
+				name += ", " + defaultTLSProtocol
+			}
+			s := Series{Name: name, Color: color}
 			for _, c := range panel.Categories {
 				sec, _ := strconv.Atoi(c)
 				if rate := RateAt(l.Run.Timeline, time.Duration(sec)*time.Second, time.Second); rate > 0 {

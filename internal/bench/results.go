@@ -246,7 +246,10 @@ type LatencyPoint struct {
 	// latencies so that a machine that slows down (or speeds up) over the step weighs on
 	// every point alike.
 	Repeat bool
-	Run    DaemonRun
+	// TLS: over HTTPS with the default protocol (HTTP/2), as Target is reached; otherwise
+	// plain HTTP/1.1.
+	TLS bool
+	Run DaemonRun
 }
 
 // Mode names the point's limits.
@@ -258,6 +261,14 @@ func (l LatencyPoint) Mode() string {
 		return "adaptive, 2nd pass"
 	}
 	return "adaptive"
+}
+
+// Protocol names how the point reached the simulator.
+func (l LatencyPoint) Protocol() string {
+	if l.TLS {
+		return "HTTPS, " + defaultTLSProtocol
+	}
+	return "plain HTTP/1.1"
 }
 
 // StormRun is a drain during which the simulator pushed back for Length from Start.
