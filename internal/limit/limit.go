@@ -64,7 +64,7 @@ const probeEvery = 30 * time.Second
 func Defaults(maxLimit int) Config {
 	return Config{
 		Min: 1, Max: maxLimit, Initial: min(64, maxLimit),
-		Tolerance: 2, Slack: 10 * time.Millisecond, LossTolerance: 0.05,
+		Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05,
 		MinWindow: 20 * time.Millisecond,
 	}
 }
