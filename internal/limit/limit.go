@@ -11,9 +11,9 @@
 //     restarted daemon reaches full speed in a few round trips;
 //   - then it grows by a tenth each used window (at least one), and is cut by 10 % when the
 //     window's mean round trip exceeds Tolerance times the baseline (the lowest window mean,
-//     measured afresh at half the limit, from requests sent once those in flight have fallen
-//     to it: right after slow start, and every 30 s) and Slack beyond it, or halved when more
-//     than LossTolerance of the window's requests were pushed back.
+//     measured afresh every 30 s at half the limit, from requests sent once those in flight
+//     have fallen to it) and Slack beyond it, or halved when more than LossTolerance of the
+//     window's requests were pushed back.
 //
 // failsafe-go's adaptivelimiter, the maintained candidate, judges by latency alone (a 429
 // storm answers fast, so it would grow) and moves by log10(limit) per window of at least a
@@ -85,11 +85,8 @@ type Limiter struct {
 	probeFrom   time.Time
 	probe       window
 	nextProbe   time.Time
-	// drainAfterStart marks the probe that follows slow start at once: it may only lower the
-	// baseline, where a periodic probe may also raise it (a lasting change of route).
-	drainAfterStart bool
-	lastMean        time.Duration // the last window's mean round trip: the next window's length
-	win             window
+	lastMean    time.Duration // the last window's mean round trip: the next window's length
+	win         window
 }
 
 // window gathers the outcomes between two decisions.
@@ -131,11 +128,12 @@ func (l *Limiter) Release(now time.Time, rtt time.Duration, outcome Outcome) {
 	l.inflight--
 	switch outcome {
 	case Accepted:
+		l.win.accepted++
 		if l.probing {
+			// Counted for the window's push-back share, timed by the probe.
 			l.probeAnswer(now, rtt)
 			break
 		}
-		l.win.accepted++
 		l.win.sum += rtt
 		if l.slowStart && float64(l.win.maxInflight) >= l.limit/2 {
 			// One more for each request that comes back while the limit is in use: it
@@ -161,7 +159,8 @@ func (l *Limiter) decide(now time.Time) {
 	if float64(w.pushedBack) > l.cfg.LossTolerance*float64(total) {
 		// Halved from where it stands; a probe under way ends, or its end would restore the
 		// limit from before the push-back.
-		l.slowStart, l.probing, l.drainAfterStart = false, false, false
+		l.slowStart, l.probing = false, false
+		l.nextProbe = now.Add(probeEvery) // a probe now would halve the halved limit again
 		l.set(l.limit / 2)
 		return
 	}
@@ -195,12 +194,7 @@ func (l *Limiter) decide(now time.Time) {
 	used := float64(w.maxInflight) >= l.limit/2
 	switch {
 	case congested:
-		if l.slowStart {
-			// Slow start overshoots, and its baseline may come from a start that was itself
-			// slow; measure the baseline now, as BBR drains after its startup, rather than
-			// holding the overshoot until the next probe is due.
-			l.slowStart, l.nextProbe, l.drainAfterStart = false, now, true
-		}
+		l.slowStart = false
 		l.set(l.limit * 0.9)
 	case !used:
 		// Demand, not the destination, bounded this window: no evidence to grow on.
@@ -228,15 +222,12 @@ func (l *Limiter) probeAnswer(now time.Time, rtt time.Duration) {
 		l.probe.sum += rtt
 	}
 	if l.probe.accepted >= max(minJudged, int(l.limit)/2) {
-		mean := l.probe.sum / time.Duration(l.probe.accepted)
-		if !l.drainAfterStart || mean < l.baseline {
-			l.baseline = mean
-		}
-		l.lastMean = min(mean, time.Second)
+		l.baseline = l.probe.sum / time.Duration(l.probe.accepted)
+		l.lastMean = min(l.baseline, time.Second)
 	} else if now.Sub(l.probeFrom) < max(4*l.lastMean, time.Second) {
 		return
 	}
-	l.probing, l.nextProbe, l.drainAfterStart = false, now.Add(probeEvery), false
+	l.probing, l.nextProbe = false, now.Add(probeEvery)
 	l.set(l.beforeProbe)
 	l.win = window{start: now, maxInflight: l.inflight}
 }

@@ -282,18 +282,43 @@ func TestAProbeDoesNotLearnTheQueueItIsDraining(t *testing.T) {
 	}
 }
 
-func TestASlowStartIsFollowedByAProbe(t *testing.T) {
-	// The daemon's first seconds are slow (partitions fetched at once, connections dialled):
-	// round trips of 100 ms become the baseline, and slow start runs up to where they double.
-	// Then the destination is what it is, 2,000 a second at 2 ms: the limit must come down to
-	// that within seconds, not hold the overshoot until the first periodic probe at 30 s.
+func TestPushBackDuringAProbeIsJudgedOnItsShare(t *testing.T) {
+	// A probe under way at half of 200, begun with all 200 in flight (the window's
+	// maxInflight); then 10 % of its answers pushed back: beyond LossTolerance, so the limit is
+	// halved, as outside a probe. Were the probe's accepted answers left out of the window, its
+	// 10 push-backs would never close it (that takes half of 200) and the probe would end by
+	// restoring 200.
 	c := newClock()
-	l := New(Defaults(2048))
-	q := &queueingDestination{interval: time.Second / 20000, base: 100 * time.Millisecond}
-	q.run(l, c, 500*time.Millisecond)
-	q.interval, q.base = time.Second/2000, 2*time.Millisecond
-	q.run(l, c, 10*time.Second)
-	if got := l.Limit(); got > 400 {
-		t.Fatalf("limit %d 10 s after a slow start; want the overshoot gone (≤ 400)", got)
+	l := New(Config{Min: 1, Max: 1000, Initial: 200, Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05, MinWindow: 20 * time.Millisecond})
+	l.slowStart, l.baseline, l.lastMean = false, 100*time.Millisecond, 100*time.Millisecond
+	l.probing, l.beforeProbe, l.limit = true, 200, 100
+	l.win = window{start: c.now, maxInflight: 200}
+	roundTrip(l, c, 1_000_000, 100*time.Millisecond, 10)
+	if got := l.Limit(); got > 50 || l.probing {
+		t.Fatalf("limit %d (probing %v) after a round trip with 10 of 100 pushed back during a probe at 100 of 200; want the probe ended and the limit halved to 50", got, l.probing)
+	}
+}
+
+func TestNoProbeStraightAfterAPushBack(t *testing.T) {
+	// A push-back ends a probe and halves the limit; the next window must not start another
+	// probe at once (the probe was due), halving the halved limit again.
+	c := newClock()
+	l := New(Config{Min: 1, Max: 1000, Initial: 400, Tolerance: 2, Slack: 50 * time.Millisecond, LossTolerance: 0.05, MinWindow: 20 * time.Millisecond})
+	l.slowStart = false
+	for range 400 {
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+		if l.probing {
+			break
+		}
+	}
+	for i := 0; l.probing && i < 50; i++ {
+		roundTrip(l, c, 1_000_000, 20*time.Millisecond, 1_000_000) // a storm ends the probe
+	}
+	halved := l.Limit()
+	for range 3 {
+		roundTrip(l, c, 1_000_000, 100*time.Millisecond, 0)
+		if l.probing {
+			t.Fatalf("a new probe (limit %d) right after a push-back ended one and halved the limit to %d", l.Limit(), halved)
+		}
 	}
 }
