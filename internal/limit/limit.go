@@ -183,7 +183,7 @@ func (l *Limiter) decide(now time.Time) {
 	if !l.slowStart && !l.nextProbe.IsZero() && !now.Before(l.nextProbe) {
 		// A baseline that only ever falls would be wrong after a lasting change of route, and
 		// one that follows the means would learn the queueing the limit itself causes; so,
-		// like BBR's ProbeRTT, measure it afresh now and then, for one window at half the limit.
+		// like BBR's ProbeRTT, measure it afresh now and then, at half the limit (probeAnswer).
 		l.probing, l.beforeProbe, l.probeFrom, l.probe = true, l.limit, time.Time{}, window{}
 		l.set(l.limit / 2)
 		return
