@@ -65,16 +65,19 @@ func TestFailuresAreLoggedFirstThenSummarisedPerHost(t *testing.T) {
 func TestTransportFailureNamesTheCause(t *testing.T) {
 	untrusted := httptest.NewTLSServer(http.NotFoundHandler())
 	defer untrusted.Close()
+	answer := make(chan struct{})
+	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-answer }))
+	defer hanging.Close()
+	defer close(answer) // before Close, which waits for the handler
+	// The refused port is taken and released after every listener of the test is up: a
+	// listener opened after the release could be given the same port, and the refused
+	// connection would hang there instead.
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	refusedAddr := closed.Addr().String()
 	closed.Close()
-	answer := make(chan struct{})
-	hanging := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-answer }))
-	defer hanging.Close()
-	defer close(answer) // before Close, which waits for the handler
 
 	transport := &http.Transport{TLSClientConfig: &tls.Config{}} // system roots: the test CA is unknown
 	defer transport.CloseIdleConnections()

@@ -207,8 +207,11 @@ func TestHTTP2BurstSharesConnections(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if n := conns.Load(); n > 3 {
-		t.Fatalf("%d connections for a burst of %d requests, want at most 3", n, burst)
+	// Until the server's SETTINGS arrive, a client assumes 100 streams per connection, so a
+	// burst may open up to burst/100 connections before it learns the server's 250; the
+	// pool that dialled per request opened about 850.
+	if n, most := conns.Load(), int64(burst/100); n > most {
+		t.Fatalf("%d connections for a burst of %d requests, want at most %d", n, burst, most)
 	}
 }
 
