@@ -17,6 +17,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,12 +28,25 @@ import (
 	"github.com/notifierd/notifierd/internal/delivery"
 )
 
+// proxyChild marks the child process that runs TestProxyFromEnvironment.
+const proxyChild = "NOTIFIERD_TARGETTEST_PROXY_CHILD"
+
 const ackBody = `{"status":200,"requestId":"r","client":"acmeclient","edgeHost":"mboxedge35.tt.omtrdc.net","notifications":[{"id":"n1"}]}`
 
 // TestProxyFromEnvironment: with HTTP_PROXY set, a request for a Target host goes to the
 // proxy (and Go's rule that loopback addresses are never proxied is why the host is not
-// 127.0.0.1). Not parallel: the environment is read once per process.
+// 127.0.0.1). net/http reads the proxy environment once per process, so the test runs in a
+// child process of its own: repeated by -count or -cpu, it would otherwise read the
+// environment of its first run.
 func TestProxyFromEnvironment(t *testing.T) {
+	if os.Getenv(proxyChild) == "" {
+		cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestProxyFromEnvironment$", "-test.count=1", "-test.cpu=1", "-test.v")
+		cmd.Env = append(os.Environ(), proxyChild+"=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("the child process failed: %v\n%s", err, out)
+		}
+		return
+	}
 	var seen atomic.Value
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		seen.Store(r.Method + " " + r.URL.String()) // absolute-form: the proxy sees the full URL
