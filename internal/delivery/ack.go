@@ -39,9 +39,9 @@ func unmarshalAck(payload []byte) (*Response, error) {
 	if err := jsonv2.Unmarshal(payload, &decoded); err != nil { // unknown members are skipped
 		return nil, err
 	}
-	out := &Response{EdgeHost: decoded.EdgeHost, RequestID: rawString(decoded.RequestID), TntID: tntID(decoded.ID), Acked: make(map[string]bool, len(decoded.Notifications))}
-	for _, n := range decoded.Notifications {
-		out.Acked[n.ID] = true
+	out := &Response{EdgeHost: decoded.EdgeHost, RequestID: rawString(decoded.RequestID), TntID: tntID(decoded.ID), Acked: make([]string, len(decoded.Notifications))}
+	for i, n := range decoded.Notifications {
+		out.Acked[i] = n.ID
 	}
 	return out, nil
 }
@@ -104,7 +104,7 @@ func walkAck(payload []byte) (_ *Response, ok bool) {
 		return err == nil
 	}
 
-	out := &Response{Acked: make(map[string]bool, 8)} // 8: one group, no growth for the usual request
+	out := &Response{}
 	if !delim('{') {
 		return nil, false
 	}
@@ -143,6 +143,7 @@ func walkAck(payload []byte) (_ *Response, ok bool) {
 			if !delim('[') {
 				return nil, false
 			}
+			out.Acked = make([]string, 0, 16) // one allocation for the usual request
 			for !delim(']') {
 				if !delim('{') {
 					return nil, false
@@ -161,7 +162,7 @@ func walkAck(payload []byte) (_ *Response, ok bool) {
 						return nil, false
 					}
 				}
-				out.Acked[id] = true
+				out.Acked = append(out.Acked, id)
 			}
 		default:
 			if w.dec.SkipValue() != nil {
@@ -191,4 +192,28 @@ func tntID(v jsontext.Value) string {
 		return ""
 	}
 	return rawString(ids["tntId"])
+}
+
+// acknowledged answers, for each notification of a request, whether Target acknowledged it.
+// Target lists its acknowledgements in the order the request listed the notifications, so
+// the usual check is one comparison with the id at the same place; a set is built only when
+// an answer leaves one out or lists them in another order.
+type acknowledged struct {
+	ids []string
+	set map[string]struct{}
+}
+
+// has reports whether id, the i-th notification of the request, was acknowledged.
+func (a *acknowledged) has(i int, id string) bool {
+	if a.set == nil {
+		if i < len(a.ids) && a.ids[i] == id {
+			return true
+		}
+		a.set = make(map[string]struct{}, len(a.ids))
+		for _, acked := range a.ids {
+			a.set[acked] = struct{}{}
+		}
+	}
+	_, ok := a.set[id]
+	return ok
 }

@@ -3,6 +3,7 @@ package delivery
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -88,7 +89,7 @@ func TestDecodeAck(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.EdgeHost != tt.edgeHost || !maps.Equal(got.Acked, tt.acked) {
+			if got.EdgeHost != tt.edgeHost || !maps.Equal(set(got.Acked...), tt.acked) {
 				t.Fatalf("got edgeHost %q, %d acks, want %q, %d", got.EdgeHost, len(got.Acked), tt.edgeHost, len(tt.acked))
 			}
 		})
@@ -110,7 +111,7 @@ func checkAgainstUnmarshal(t *testing.T, body []byte, got *Response, err error) 
 	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
 		t.Fatalf("error %v, Unmarshal's %v", err, wantErr)
 	}
-	if err == nil && (got.EdgeHost != want.EdgeHost || got.RequestID != want.RequestID || got.TntID != want.TntID || !maps.Equal(got.Acked, want.Acked)) {
+	if err == nil && (got.EdgeHost != want.EdgeHost || got.RequestID != want.RequestID || got.TntID != want.TntID || !slices.Equal(got.Acked, want.Acked)) {
 		t.Fatalf("decoded %q %q %q %v, Unmarshal %q %q %q %v", got.EdgeHost, got.RequestID, got.TntID, got.Acked, want.EdgeHost, want.RequestID, want.TntID, want.Acked)
 	}
 }
@@ -137,5 +138,34 @@ func TestDecodeAckKeepsRequestIDAndTntID(t *testing.T) {
 		if err != nil || got.RequestID != "5f3b0c1e-8d2a-4b7e-9c41-2e6f0a9d7b13" || got.TntID != "v-1f0e2d3c.35_0" {
 			t.Fatalf("%s: got %+v, %v", body, got, err)
 		}
+	}
+}
+
+// Whatever order Target lists its acknowledgements in, and whatever it leaves out, each
+// notification of the request is acknowledged exactly when its id is listed.
+func TestAcknowledgedMatchesInAnyOrder(t *testing.T) {
+	request := []string{"a", "b", "c", "d"}
+	tests := []struct {
+		name  string
+		acked []string
+	}{
+		{"in request order", []string{"a", "b", "c", "d"}},
+		{"reversed", []string{"d", "c", "b", "a"}},
+		{"one left out", []string{"a", "c", "d"}},
+		{"the first left out", []string{"b", "c", "d"}},
+		{"the last left out", []string{"a", "b", "c"}},
+		{"shuffled, two left out", []string{"d", "a"}},
+		{"none", nil},
+		{"repeated and unknown ids", []string{"a", "a", "x", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ids := acknowledged{ids: tt.acked}
+			for i, id := range request {
+				if got, want := ids.has(i, id), slices.Contains(tt.acked, id); got != want {
+					t.Errorf("%s (notification %d) acknowledged = %v, want %v", id, i, got, want)
+				}
+			}
+		})
 	}
 }

@@ -19,7 +19,7 @@ import (
 
 // Response is what a 200 from the Delivery API tells a sender.
 type Response struct {
-	Acked     map[string]bool // notification ids acknowledged
+	Acked     []string // notification ids acknowledged, in the order Target listed them
 	EdgeHost  string
 	RequestID string // Target's requestId, for receipts
 	TntID     string // Target's id.tntId, for receipts

@@ -335,8 +335,9 @@ func (d *Dispatcher) acknowledge(ctx context.Context, s *session, env *event.Env
 		answer = Answer{RequestID: resp.RequestID, EdgeHost: resp.EdgeHost, TntID: resp.TntID,
 			LocationHint: cmp.Or(env.Hint, HintFromEdgeHost(resp.EdgeHost)), Status: http.StatusOK, Attempts: s.attempts, At: now}
 	}
-	for _, it := range part {
-		if !resp.Acked[it.Notification.ID] {
+	ids := acknowledged{ids: resp.Acked}
+	for i, it := range part {
+		if !ids.has(i, it.Notification.ID) {
 			missing = append(missing, it)
 			continue
 		}

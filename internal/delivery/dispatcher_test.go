@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,11 +129,7 @@ func idsOf(t *testing.T, body []byte) []string {
 }
 
 func ackAll(ids []string) *Response {
-	r := &Response{Acked: map[string]bool{}, EdgeHost: "mboxedge35.tt.omtrdc.net"}
-	for _, id := range ids {
-		r.Acked[id] = true
-	}
-	return r
+	return &Response{Acked: slices.Clone(ids), EdgeHost: "mboxedge35.tt.omtrdc.net"}
 }
 
 func startDispatcher(t *testing.T, send Send, o *outcome, policy retry.Policy) (*Dispatcher, *Router) {
