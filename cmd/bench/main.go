@@ -174,7 +174,7 @@ func run(args []string, stderr io.Writer) int {
 	return 0
 }
 
-// render writes the report and chart from saved results.
+// render writes the report and charts from saved results.
 func render(path, dir string, stderr io.Writer) int {
 	raw, err := os.ReadFile(path)
 	var res bench.Results
@@ -182,16 +182,7 @@ func render(path, dir string, stderr io.Writer) int {
 		err = json.Unmarshal(raw, &res)
 	}
 	if err == nil {
-		err = os.MkdirAll(dir, 0o755)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(bench.Render(&res)), 0o644)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(&res), 0o644)
-	}
-	if err == nil {
-		err = os.WriteFile(filepath.Join(dir, bench.AdaptiveChartFile), bench.AdaptiveChart(&res), 0o644)
+		err = write(dir, "", &res)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "bench:", err)
@@ -200,19 +191,24 @@ func render(path, dir string, stderr io.Writer) int {
 	return 0
 }
 
-// write renders the report and the chart into dir and keeps the raw results as JSON.
+// write renders the report and the charts into dir and, unless rawPath is empty, keeps the
+// raw results there as JSON.
 func write(dir, rawPath string, res *bench.Results) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "BENCHMARKS.md"), []byte(bench.Render(res)), 0o644); err != nil {
-		return err
+	files := map[string][]byte{
+		"BENCHMARKS.md":         []byte(bench.Render(res)),
+		bench.ChartFile:         bench.ThroughputChart(res),
+		bench.AdaptiveChartFile: bench.AdaptiveChart(res),
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.ChartFile), bench.ThroughputChart(res), 0o644); err != nil {
-		return err
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+			return err
+		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, bench.AdaptiveChartFile), bench.AdaptiveChart(res), 0o644); err != nil {
-		return err
+	if rawPath == "" {
+		return nil
 	}
 	raw, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
