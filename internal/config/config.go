@@ -27,7 +27,7 @@ type Kafka struct {
 	DLQTopic          string        `yaml:"dlqTopic"`
 	ReceiptsTopic     string        `yaml:"receiptsTopic"`  // one record per event outcome; empty: off
 	RoutesTopic       string        `yaml:"routesTopic"`    // compacted store of learned edge routes; empty: off
-	StartOffset       string        `yaml:"startOffset"`    // earliest or latest, for partitions with no commit
+	StartOffset       string        `yaml:"startOffset"`    // earliest or latest, for partitions with no commit or one beyond the log end
 	IsolationLevel    string        `yaml:"isolationLevel"` // read_committed or read_uncommitted
 	MaxInFlight       int           `yaml:"maxInFlightPerPartition"`
 	CommitInterval    time.Duration `yaml:"commitInterval"`

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/notifierd/notifierd/internal/fetch"
@@ -42,6 +43,8 @@ func (w *worker) run(genCtx, base context.Context) {
 		MaxBytes:  w.fetchBytes,
 		MaxWait:   250 * time.Millisecond,
 		Timeout:   w.c.cfg.RequestTimeout,
+		// Beyond the log's end, the reset policy decides, as for a partition with no commit.
+		PastEndAtLatest: w.c.cfg.StartOffset == kafka.LastOffset,
 	}, w.start)
 	// The series exists from the assignment on, so the alert's increase() sees a later gap.
 	w.c.metrics.OffsetsSkipped.WithLabelValues(w.c.cfg.Topic, strconv.Itoa(w.partition), "out_of_range")
@@ -167,11 +170,12 @@ func (w *worker) gap(ctx context.Context, g fetch.Gap, log *zap.Logger) bool {
 		w.tracker.Skip(g.To)
 		return true
 	}
-	// The log ends below the position: the topic was recreated or the log truncated. What is
-	// there now was never read: start over at its end once the work in flight is done, as the
-	// watermark cannot move backwards past pending offsets.
-	log.Warn("offset beyond the end of the log (topic recreated or truncated); resuming at its end",
-		zap.Int64("committed", committed), zap.Int64("offset", g.From), zap.Int64("logEnd", g.To))
+	// The log ends below the position: the topic was recreated, or an unclean leader election
+	// truncated it. Nothing in it was read from this log: start over where the reset policy
+	// says (the log start unless kafka.startOffset is latest) once the work in flight is
+	// done, as the watermark cannot move backwards past pending offsets.
+	log.Warn("offset beyond the end of the log (topic recreated or truncated); resuming where kafka.startOffset says",
+		zap.Int64("committed", committed), zap.Int64("offset", g.From), zap.Int64("logStart", g.LogStart), zap.Int64("resumeAt", g.To))
 	if err := w.tracker.WaitIdle(ctx); err != nil {
 		return false
 	}

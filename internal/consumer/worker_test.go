@@ -155,6 +155,23 @@ func TestConsumeReportsARetentionGap(t *testing.T) {
 	}
 }
 
+func TestConsumeStartsOverInALogShorterThanThePosition(t *testing.T) {
+	// The topic was recreated: the fetcher resumes at the new log's start, and the worker
+	// follows it back, so what was written to the new log since is delivered.
+	src := &fetches{steps: []step{
+		{res: fetch.Result{Next: 0, End: 2, Gap: &fetch.Gap{From: 90, LogStart: 0, To: 0}}},
+		{res: fetch.Result{Messages: msgs(0, 1), Next: 2, End: 2}},
+	}}
+	tw := newTestWorker(90, acknowledge)
+	tw.consumeWhile(src, func() bool { return tw.tracker.Watermark() != 2 }) // 90 until the rewind
+	if !slices.Equal(tw.handled, []int64{0, 1}) || tw.tracker.Watermark() != 2 {
+		t.Errorf("handled %v up to watermark %d, want [0 1] and 2", tw.handled, tw.tracker.Watermark())
+	}
+	if got := counterValue(t, tw.metrics.OffsetsSkipped.WithLabelValues(topic, "0", "out_of_range")); got != 0 {
+		t.Errorf("notifierd_offsets_skipped_total = %g, want 0: nothing was skipped", got)
+	}
+}
+
 func TestConsumeRetriesFailedFetches(t *testing.T) {
 	src := &fetches{steps: []step{
 		{err: kafka.NotLeaderForPartition},

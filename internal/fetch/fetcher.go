@@ -33,6 +33,10 @@ type Config struct {
 	// Timeout bounds a request beyond MaxWait: a leader that went silent (its host gone
 	// without a reset) must not hold the partition until TCP gives up, minutes later.
 	Timeout time.Duration
+	// PastEndAtLatest resumes a position beyond the log's end at the end instead of the log
+	// start: the reset policy (kafka.startOffset latest), as Kafka's consumer applies
+	// auto.offset.reset to an out-of-range position.
+	PastEndAtLatest bool
 }
 
 // Result is what one fetch yields.
@@ -53,7 +57,7 @@ type Result struct {
 type Gap struct {
 	From     int64 // the position the broker refused
 	LogStart int64
-	To       int64 // where reading resumes: LogStart when From was below it, else the log end
+	To       int64 // where reading resumes: LogStart when From was below it; beyond the end, the log start or end (Config.PastEndAtLatest)
 }
 
 // Skipped counts the offsets retention removed before they were read (0 when the position
@@ -171,8 +175,10 @@ func onePartition(res protocol.Message, cfg Config) (*fetchapi.ResponsePartition
 }
 
 // outOfRange decides where to resume when the broker refused the position: at the log start
-// when retention removed it (the only choice that loses nothing still there), at the log end
-// when the log is shorter than the position (the topic was recreated or truncated), and at the
+// when retention removed it (the only choice that loses nothing still there); when the log is
+// shorter than the position (the topic was recreated, or an unclean leader election truncated
+// it), where the reset policy says, the log start by default: nothing below the end was read
+// from this log, and resuming at the end would skip what was written to it since; and at the
 // same place when the position is in range again (a leader that had not caught up).
 func (f *Fetcher) outOfRange(ctx context.Context) (Result, error) {
 	first, err := f.listOffset(ctx, kafka.FirstOffset)
@@ -187,8 +193,10 @@ func (f *Fetcher) outOfRange(ctx context.Context) (Result, error) {
 	switch {
 	case f.pos < first:
 		gap.To = first
-	case f.pos > last:
+	case f.pos > last && f.cfg.PastEndAtLatest:
 		gap.To = last
+	case f.pos > last:
+		gap.To = first
 	default:
 		return Result{}, fmt.Errorf("fetching %s at offset %d: %w (in range again: %d to %d)", f.where(), f.pos, kafka.OffsetOutOfRange, first, last)
 	}

@@ -184,20 +184,27 @@ func TestFetchOutOfRange(t *testing.T) {
 		name              string
 		pos               int64
 		logStart, logEnd  int64
+		atLatest          bool // Config.PastEndAtLatest
 		wantGap           *Gap
 		wantErr           bool
 		wantPos, wantSkip int64
 	}{
 		{name: "retention removed the position: resume at the log start", pos: 10, logStart: 25, logEnd: 40,
 			wantGap: &Gap{From: 10, LogStart: 25, To: 25}, wantPos: 25, wantSkip: 15},
-		{name: "past the end (topic recreated): resume at the end", pos: 90, logStart: 0, logEnd: 40,
+		{name: "past the end (topic recreated): resume at the log start, losing nothing written since", pos: 90, logStart: 0, logEnd: 40,
+			wantGap: &Gap{From: 90, LogStart: 0, To: 0}, wantPos: 0},
+		{name: "past the end after an unclean election, retention kept the log start", pos: 90, logStart: 12, logEnd: 80,
+			wantGap: &Gap{From: 90, LogStart: 12, To: 12}, wantPos: 12},
+		{name: "past the end, reset policy latest: resume at the end", pos: 90, logStart: 0, logEnd: 40, atLatest: true,
 			wantGap: &Gap{From: 90, LogStart: 0, To: 40}, wantPos: 40},
 		{name: "in range again (a leader catching up): retry where it was", pos: 30, logStart: 25, logEnd: 40,
 			wantErr: true, wantPos: 30},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := New(broker(kafka.OffsetOutOfRange, tt.logStart, tt.logEnd), addr, cfg, tt.pos)
+			c := cfg
+			c.PastEndAtLatest = tt.atLatest
+			f := New(broker(kafka.OffsetOutOfRange, tt.logStart, tt.logEnd), addr, c, tt.pos)
 			res, err := f.Fetch(context.Background())
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("error %v, want one: %v", err, tt.wantErr)
