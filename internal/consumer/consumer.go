@@ -174,6 +174,10 @@ func (c *Consumer) Run(ctx, base context.Context) error {
 // leaveGrace is how long leaving may take once every partition is drained and committed.
 const leaveGrace = 3 * time.Second
 
+// lastCommitWait is how long leave waits, past the shutdown deadline, for the partitions'
+// last commits (minLastCommit each, in parallel).
+const lastCommitWait = minLastCommit + time.Second
+
 // leave closes the group: the partition workers drain and commit, then the member leaves. It
 // does not wait on kafka-go past the bound: a join or sync in progress (the group waiting for
 // crashed members to expire) cannot be interrupted and can take the whole rebalance timeout.
@@ -187,6 +191,14 @@ func (c *Consumer) leave(group *kafka.ConsumerGroup, base context.Context) error
 	case err := <-closed:
 		return err
 	case <-base.Done():
+		// The workers stop waiting for their work and commit what is done, within
+		// minLastCommit: wait for that, not for the group.
+		t := time.NewTimer(lastCommitWait)
+		defer t.Stop()
+		select {
+		case <-drained:
+		case <-t.C:
+		}
 		c.log.Warn("shutdown timeout reached while leaving the consumer group; the broker expires this member after its session timeout", zap.String("group", c.cfg.Group))
 		return nil
 	case <-drained:

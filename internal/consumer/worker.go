@@ -209,9 +209,14 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 	defer cancel()
 	err := w.tracker.WaitWatermark(ctx, unhandled)
 	// What is done is committed even when the wait ran out; the commit is retried (a
-	// coordinator being elected after a crash takes seconds) within what is left, or for a
-	// few seconds at least.
-	commitCtx, cancelCommit := context.WithTimeout(base, max(time.Until(deadline(ctx)), minLastCommit))
+	// coordinator being elected after a crash takes seconds) within what is left, or for
+	// minLastCommit at least. At shutdown it is base that ends the wait, at the deadline: the
+	// commit must outlive base, or everything acknowledged while draining is redelivered.
+	budget := max(time.Until(deadline(ctx)), minLastCommit)
+	if base.Err() != nil {
+		budget = minLastCommit
+	}
+	commitCtx, cancelCommit := context.WithTimeout(context.WithoutCancel(base), budget)
 	defer cancelCommit()
 	if cerr := w.committer.commitLast(commitCtx, w.partition, w.tracker); cerr != nil {
 		log.Warn("partition released without its last commit; what is above the committed offset will be redelivered", zap.Error(cerr))
@@ -227,7 +232,8 @@ func (w *worker) drain(base context.Context, unhandled int64, log *zap.Logger) {
 }
 
 // minLastCommit is the least time the last commit of a released partition gets, when waiting
-// for its work took the whole drain timeout.
+// for its work took the whole drain timeout or the shutdown deadline passed; leave waits for
+// it (lastCommitWait).
 const minLastCommit = 2 * time.Second
 
 func deadline(ctx context.Context) time.Time {

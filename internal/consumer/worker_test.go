@@ -355,3 +355,29 @@ func TestDrainThatTimesOutCommitsWhatIsDoneAndGivesUpTheRest(t *testing.T) {
 		t.Errorf("abandoned %v with %d pending, want the partition given up with 4 and 5 left to the next owner", tw.tracker.Abandoned(), tw.tracker.Pending())
 	}
 }
+
+func TestDrainCutShortByTheShutdownDeadlineStillCommitsWhatIsDone(t *testing.T) {
+	var committed []map[int]int64
+	tw := newTestWorker(3, acknowledge)
+	tw.c.cfg.DrainTimeout = time.Minute // the shutdown deadline comes first
+	tw.committer.commitOffsets = func(ctx context.Context, o map[int]int64) error {
+		if err := ctx.Err(); err != nil {
+			return err // what a commit over the network does with an ended context
+		}
+		committed = append(committed, o)
+		return nil
+	}
+	for _, o := range []int64{3, 4, 5} {
+		if err := tw.tracker.Begin(context.Background(), o, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tw.tracker.Done(3)
+	tw.tracker.Done(4) // acknowledged while draining; 5 is still with Target
+	base, cancel := context.WithCancel(context.Background())
+	cancel() // shutdown.timeout passed
+	tw.drain(base, -1, zap.NewNop())
+	if len(committed) != 1 || committed[0][0] != 5 {
+		t.Errorf("commits %v, want one at 5: what was acknowledged while draining", committed)
+	}
+}
