@@ -34,7 +34,7 @@ type Kafka struct {
 	SessionTimeout    time.Duration `yaml:"sessionTimeout"`
 	RebalanceTimeout  time.Duration `yaml:"rebalanceTimeout"`
 	HeartbeatInterval time.Duration `yaml:"heartbeatInterval"`
-	RequestTimeout    time.Duration `yaml:"requestTimeout"` // group coordinator requests (join, sync, heartbeat, commit)
+	RequestTimeout    time.Duration `yaml:"requestTimeout"` // group coordinator requests (join, sync, heartbeat, commit); one write to the daemon's own topics
 	MaxFetchBytes     int           `yaml:"maxFetchBytes"`
 	TLS               TLS           `yaml:"tls"`
 	SASL              SASL          `yaml:"sasl"`

@@ -176,7 +176,7 @@ const leaveGrace = 3 * time.Second
 
 // lastCommitWait is how long leave waits, past the shutdown deadline, for the partitions'
 // last commits (minLastCommit each, in parallel).
-const lastCommitWait = minLastCommit + time.Second
+const lastCommitWait = minLastCommit + 500*time.Millisecond
 
 // leave closes the group: the partition workers drain and commit, then the member leaves. It
 // does not wait on kafka-go past the bound: a join or sync in progress (the group waiting for

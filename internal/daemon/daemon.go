@@ -275,17 +275,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	consumeErr := d.consumer.Run(ctx, base)
 	cancelBase()
 	wg.Wait()
-	closeErr := d.dlqKafka.Close()
-	if d.routes != nil {
-		// Anything learned after the last generation's flush (its drain timed out, say).
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-		_ = d.routes.Writer.Flush(fctx)
-		cancel()
-		closeErr = errors.Join(closeErr, d.routesKafka.Close())
-	}
-	if d.receiptsKafka != nil {
-		closeErr = errors.Join(closeErr, d.receiptsKafka.Close())
-	}
+	closeErr := d.closeWriters(context.WithoutCancel(ctx))
 	d.transport.CloseIdleConnections()
 	d.consumerTransport.CloseIdleConnections()
 	d.httpTransport.CloseIdleConnections()
@@ -296,4 +286,45 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.log.Info("notifierd stopped")
 	return errors.Join(consumeErr, serveErr, closeErr)
+}
+
+// writersCloseTimeout bounds flushing the last routes and closing the writers of the
+// daemon's own topics once the daemon has stopped.
+const writersCloseTimeout = 2 * time.Second
+
+// closeWriters writes the routes learned after the last generation's flush (its drain timed
+// out, say) and closes the writers of the daemon's own topics, within writersCloseTimeout.
+// A write the daemon stopped waiting for may still be in its one attempt against a broker
+// that went silent, and Close waits for that: what such a write carried was never settled,
+// so its offsets were not committed and it is redelivered; the daemon does not wait for it.
+func (d *Daemon) closeWriters(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, writersCloseTimeout)
+	defer cancel()
+	if d.routes != nil {
+		fctx, cancelFlush := context.WithTimeout(ctx, writersCloseTimeout*3/4) // leaves the closes some time
+		_ = d.routes.Writer.Flush(fctx)
+		cancelFlush()
+	}
+	var writers []*kafka.Writer
+	for _, w := range []*kafka.Writer{d.dlqKafka, d.routesKafka, d.receiptsKafka} {
+		if w != nil {
+			writers = append(writers, w)
+		}
+	}
+	closed := make(chan error, len(writers))
+	for _, w := range writers {
+		go func() { closed <- w.Close() }()
+	}
+	var errs []error
+	for range writers {
+		select {
+		case err := <-closed:
+			errs = append(errs, err)
+		case <-ctx.Done():
+			d.log.Warn("a write to Kafka was still under way at shutdown; not waiting for it (what it carried is not committed and will be redelivered)",
+				zap.Duration("waited", writersCloseTimeout))
+			return errors.Join(errs...)
+		}
+	}
+	return errors.Join(errs...)
 }

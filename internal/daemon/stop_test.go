@@ -3,11 +3,20 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"go.uber.org/zap/zaptest"
 
+	"github.com/notifierd/notifierd/internal/config"
+	"github.com/notifierd/notifierd/internal/daemon"
+	"github.com/notifierd/notifierd/internal/kafkatest"
 	"github.com/notifierd/notifierd/internal/targetsim"
 )
 
@@ -88,4 +97,76 @@ func waitGroupState(ctx context.Context, t *testing.T, client *kafka.Client, gro
 		}
 	}
 	t.Fatalf("group %s did not reach %s (last seen %q)", group, state, last)
+}
+
+// A dead-letter write under way when the daemon stops, to a broker that does not answer it
+// (its host gone silent), must not hold the stop: kafka-go's writer retried it in the
+// background, ten attempts of its 10 s timeout, and Close waited for them all. The stop ends
+// within shutdown.timeout and the seconds of its last commit and of closing, and the event,
+// never dead-lettered, is not committed: the next owner gets it again.
+func TestStopIsBoundedWhileADeadLetterWriteHangs(t *testing.T) {
+	const topic, dlqTopic, group = "events", "events.dlq", "events-group"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topic, dlqTopic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	wake := make(chan struct{})
+	t.Cleanup(func() { close(wake) }) // before the cluster closes
+	var dlqProduces atomic.Int32
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if p := req.(*kmsg.ProduceRequest); len(p.Topics) == 0 || p.Topics[0].Topic != dlqTopic {
+			return nil, nil, false
+		}
+		dlqProduces.Add(1)
+		cluster.SleepControl(func() { <-wake }) // no answer; other requests go on
+		return nil, nil, false
+	})
+	broker := cluster.ListenAddrs()[0]
+
+	srv := httptest.NewServer(targetsim.New(targetsim.Config{}, targetsim.Faults{}))
+	t.Cleanup(srv.Close)
+	cfg := config.Default()
+	cfg.Kafka.Brokers, cfg.Kafka.Topic, cfg.Kafka.DLQTopic, cfg.Kafka.Group = []string{broker}, topic, dlqTopic, group
+	cfg.Kafka.SessionTimeout, cfg.Kafka.HeartbeatInterval = 6*time.Second, 500*time.Millisecond
+	cfg.Kafka.RequestTimeout = time.Second
+	cfg.Target.Client, cfg.Target.URL = "acme", srv.URL+"/c/{client}"
+	cfg.Admin.Listen = ""
+	cfg.Shutdown.Timeout = 2 * time.Second
+	d, err := daemon.New(cfg, zaptest.NewLogger(t, zaptest.Level(testLogLevel())), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	kafkatest.Produce(t, broker, topic, kafka.Message{Key: []byte("s1"), Value: []byte("not an event")})
+	wctx, cancel := contextWithTimeout(30 * time.Second)
+	defer cancel()
+	for dlqProduces.Load() == 0 && wctx.Err() == nil { // no signal for a request reaching kfake
+		time.Sleep(10 * time.Millisecond)
+	}
+	if dlqProduces.Load() == 0 {
+		t.Fatal("the dead letter was never written")
+	}
+	stopped := time.Now()
+	stop()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the daemon did not stop within 60 s")
+	}
+	// The deadline (2 s), the last commit's wait (2.5 s) and closing the writers (2 s); the
+	// rest is margin for a loaded machine, far below the 100 s the retries took.
+	took := time.Since(stopped)
+	t.Logf("stopped in %s, %d dead-letter produce requests", took.Round(time.Millisecond), dlqProduces.Load())
+	if took > cfg.Shutdown.Timeout+10*time.Second {
+		t.Errorf("stop took %s with a dead-letter write hanging (shutdown.timeout %s)", took.Round(time.Millisecond), cfg.Shutdown.Timeout)
+	}
+	if c := kafkatest.CommittedOffsets(t, broker, group, topic)[0]; c > 0 {
+		t.Errorf("committed offset %d: the event that was never dead-lettered was committed", c)
+	}
 }

@@ -53,7 +53,18 @@ func DeadLetterTransport(c config.Kafka, clientID string) (*kafka.Transport, err
 func DeadLetterWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 	w := publish.NewKafkaWriter(publish.KafkaConfig{Brokers: c.Brokers, Topic: c.DLQTopic, Transport: t})
 	w.AllowAutoTopicCreation = true
+	oneAttempt(w, c)
 	return w
+}
+
+// oneAttempt makes each write to one of the daemon's own topics a single attempt bounded by
+// kafka.requestTimeout: their callers retry at their own pace (internal/outbox, the routes
+// writer). kafka-go's default of 10 attempts of 10 s each goes on in the background after the
+// caller stopped waiting, and Close waits for it: a silent broker held a stopping daemon
+// about 100 s past shutdown.timeout.
+func oneAttempt(w *kafka.Writer, c config.Kafka) {
+	w.MaxAttempts = 1
+	w.WriteTimeout = c.RequestTimeout
 }
 
 // ReceiptsWriter returns the receipts topic's writer: like the dead-letter topic's, keyed as
@@ -65,6 +76,7 @@ func ReceiptsWriter(c config.Kafka, t kafka.RoundTripper) *kafka.Writer {
 	// A receipts write carries up to 1,000 records (receipt.Writer's batch): kafka-go's
 	// default of 100 a batch would split it into a produce request per hundred.
 	w.BatchSize, w.BatchBytes = 1000, 4<<20
+	oneAttempt(w, c)
 	return w
 }
 

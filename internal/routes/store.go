@@ -44,12 +44,15 @@ func NewStore(topic string, client *kafka.Client, produce Produce, apply Apply, 
 // KafkaWriter is the routes topic's writer: a visitor's route always goes to the same
 // partition (murmur2 of the key, as producers partition), so compaction keeps its latest;
 // every in-sync replica acknowledges; large lz4-compressed batches, since a catch-up after a
-// deploy reads them all.
+// deploy reads them all. One attempt per write, as long as the Writer waits for it: a failed
+// write stays pending for the next flush, and kafka-go's own retries would go on in the
+// background, holding Close.
 func KafkaWriter(brokers []string, topic string, t kafka.RoundTripper) *kafka.Writer {
 	return &kafka.Writer{
 		Addr: kafka.TCP(brokers...), Topic: topic, Transport: t,
 		Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 		BatchSize: 10_000, BatchTimeout: 5 * time.Millisecond, Compression: kafka.Lz4,
+		MaxAttempts: 1, WriteTimeout: defaultWriteTimeout,
 	}
 }
 

@@ -47,7 +47,7 @@ func NewWriter(cfg WriterConfig, produce Produce, m *Metrics, log *zap.Logger) *
 		cfg.MaxPending = 100_000
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = defaultWriteTimeout
 	}
 	if cfg.WarnEvery <= 0 {
 		cfg.WarnEvery = 30 * time.Second
@@ -152,6 +152,9 @@ func (w *Writer) warn(routes int, err error) {
 		w.lastWarn, w.suppressed = now, 0
 	}
 }
+
+// defaultWriteTimeout bounds one write attempt, in the Writer and in KafkaWriter's writer.
+const defaultWriteTimeout = 10 * time.Second
 
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
