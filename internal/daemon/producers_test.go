@@ -550,3 +550,66 @@ func byPartition(t *testing.T, fams testbed.Families, name, topic string, labels
 	}
 	return out
 }
+
+// The topic is deleted and created again, with the same partitions, while the daemon runs
+// past its old end. The position is beyond the new log's end: the daemon starts over at the
+// new log's start (kafka.startOffset earliest), so the events written to it before its next
+// fetch are delivered. Resuming at the end skipped them.
+func TestRecreatedTopicIsReadFromItsStart(t *testing.T) {
+	const old, recreated = 20, 5
+	h := newHarness(t, 1, targetsim.Faults{})
+	cl := newKgo(t, h.broker)
+	defer cl.Close()
+	before, partitionOf := spread("old", 1, old)
+	h.produceKgo(cl, partitionOf, before...)
+	h.start()
+	h.waitUnique(old, waitLimit)
+
+	recreateTopic(t, cl, h.topic, 1)
+	fresh := newKgo(t, h.broker) // cl knows the old topic's id
+	defer fresh.Close()
+	after, partitionOf := spread("new", 1, recreated)
+	h.produceKgo(fresh, partitionOf, after...) // before the daemon's metadata sees the new topic
+	h.waitUnique(old+recreated, waitLimit)
+	if stats := h.sim.Stats(); stats.Duplicates != 0 {
+		t.Errorf("%d duplicate acknowledgements, want none", stats.Duplicates)
+	}
+}
+
+// recreateTopic deletes topic, waits until the broker has forgotten it, and creates it again.
+func recreateTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32) {
+	t.Helper()
+	ctx, cancel := contextWithTimeout(waitLimit)
+	defer cancel()
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.Topic = kmsg.StringPtr(topic)
+	del.Topics, del.TopicNames = append(del.Topics, dt), []string{topic}
+	resp, err := del.RequestWith(ctx, cl)
+	if err == nil && len(resp.Topics) == 1 {
+		err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+	}
+	if err != nil {
+		t.Fatalf("deleting %s: %v", topic, err)
+	}
+	for { // creation fails while the deletion is still under way
+		create := kmsg.NewPtrCreateTopicsRequest()
+		ct := kmsg.NewCreateTopicsRequestTopic()
+		ct.Topic, ct.NumPartitions, ct.ReplicationFactor = topic, partitions, 1
+		create.Topics = append(create.Topics, ct)
+		resp, err := create.RequestWith(ctx, cl)
+		if err == nil && len(resp.Topics) == 1 {
+			err = kerr.ErrorForCode(resp.Topics[0].ErrorCode)
+		}
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, kerr.TopicAlreadyExists) || ctx.Err() != nil {
+			t.Fatalf("creating %s again: %v", topic, err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
